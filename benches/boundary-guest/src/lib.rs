@@ -1,0 +1,91 @@
+//! The guest side of the boundary benchmark (`benches/boundary.rs`): one
+//! component exporting the redaction and sampling workloads three times over,
+//! once per way of moving a batch across the boundary (see
+//! `wit/boundary.wit` and `docs/design.md`, "Data across the boundary").
+
+mod logs;
+mod otlp;
+mod rules;
+
+// The generated glue is full of `unsafe`; it is the only place that has any.
+// The generated glue (imports, exports and their ABI) is the one place with `unsafe`.
+#[allow(unsafe_code)]
+mod bindings {
+    wit_bindgen::generate!({ path: "wit", world: "boundary" });
+    use super::Bench;
+    export!(Bench with_types_in self);
+}
+
+use bindings::aegis::boundary_bench::batch::LogBatch;
+use bindings::aegis::boundary_bench::bytes::Outcome;
+use bindings::aegis::boundary_bench::typed::LogRecord;
+
+struct Bench;
+
+impl bindings::Guest for Bench {
+    fn typed_redact(mut records: Vec<LogRecord>) -> Vec<LogRecord> {
+        for record in &mut records {
+            if rules::looks_like_email(&record.body) {
+                record.body = rules::MASK.to_string();
+            }
+            for pair in &mut record.attributes {
+                if rules::must_mask(&pair.key, &pair.value) {
+                    pair.value = rules::MASK.to_string();
+                }
+            }
+        }
+        records
+    }
+
+    fn typed_sample(mut records: Vec<LogRecord>) -> Vec<LogRecord> {
+        records.retain(|record| rules::keep(&record.trace_id));
+        records
+    }
+
+    fn bytes_redact(payload: Vec<u8>) -> Result<Outcome, String> {
+        outcome(logs::redact(&payload))
+    }
+
+    fn bytes_sample(payload: Vec<u8>) -> Result<Outcome, String> {
+        outcome(logs::sample(&payload))
+    }
+
+    fn handle_redact(batch: &LogBatch) {
+        for i in 0..batch.len() {
+            if rules::looks_like_email(&batch.body(i)) {
+                batch.set_body(i, rules::MASK);
+            }
+            for j in 0..batch.attribute_count(i) {
+                let (key, value) = batch.attribute(i, j);
+                if rules::must_mask(&key, &value) {
+                    batch.set_attribute(i, &key, rules::MASK);
+                }
+            }
+        }
+    }
+
+    fn handle_sample(batch: &LogBatch) {
+        for i in 0..batch.len() {
+            if !rules::keep(&batch.trace_id(i)) {
+                batch.drop_record(i);
+            }
+        }
+    }
+
+    fn bytes_in(_payload: Vec<u8>) -> Outcome {
+        Outcome::Unchanged
+    }
+
+    fn bytes_echo(payload: Vec<u8>) -> Vec<u8> {
+        payload
+    }
+}
+
+fn outcome(edited: otlp::Result<logs::Edited>) -> Result<Outcome, String> {
+    match edited {
+        Ok(logs::Edited::Unchanged) => Ok(Outcome::Unchanged),
+        Ok(logs::Edited::Replaced(bytes)) => Ok(Outcome::Replaced(bytes)),
+        Ok(logs::Edited::Dropped) => Ok(Outcome::Dropped),
+        Err(malformed) => Err(format!("malformed OTLP logs request: {malformed:?}")),
+    }
+}

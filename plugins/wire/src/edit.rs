@@ -1,0 +1,484 @@
+//! Splice editing: each message that is edited gets its own copy of its bytes, changed
+//! in place; everything else stays a range of the input. Finishing writes the request
+//! out, copying untouched resources and scopes verbatim and re-framing the rest.
+
+use crate::Signal;
+use crate::assemble::{Assembler, Node, Source};
+use crate::index::{Headers, Index};
+use crate::pb::{self, Fields, I32, I64, VARINT, put_len_field, put_tag};
+use crate::value::{AnyValue, Attributes, EncodeValue, key_of, put_key_value};
+use crate::WireError;
+
+/// The state of one editable message.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Slot {
+    /// As in the input.
+    #[default]
+    Original,
+    /// Replaced by this payload.
+    Edited(Vec<u8>),
+    /// Removed from the output.
+    Removed,
+}
+
+impl Slot {
+    #[inline]
+    fn node(&self) -> Node<'_> {
+        match self {
+            Slot::Original => Node::Original,
+            Slot::Edited(bytes) => Node::Edited(bytes),
+            Slot::Removed => Node::Removed,
+        }
+    }
+
+    #[inline]
+    fn is_original(&self) -> bool {
+        matches!(self, Slot::Original)
+    }
+}
+
+/// Ranges of a message to cut out; almost always zero or one.
+#[derive(Default)]
+struct Holes {
+    first: Option<(usize, usize)>,
+    more: Vec<(usize, usize)>,
+}
+
+impl Holes {
+    #[inline]
+    fn push(&mut self, start: usize, end: usize) {
+        if self.first.is_none() {
+            self.first = Some((start, end));
+        } else {
+            self.more.push((start, end));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+/// Edits one protobuf message: its original bytes and its slot.
+///
+/// The typed editors (`LogRecordMut`, `SpanMut`, ...) wrap this; use it directly for
+/// fields they do not cover. Every setter replaces all occurrences of the field with
+/// one new occurrence at the position of the first (or at the end when absent).
+#[derive(Debug)]
+pub struct MessageMut<'e> {
+    orig: &'e [u8],
+    slot: &'e mut Slot,
+}
+
+impl<'e> MessageMut<'e> {
+    pub(crate) fn new(orig: &'e [u8], slot: &'e mut Slot) -> Self {
+        MessageMut { orig, slot }
+    }
+
+    /// The message's current payload.
+    pub fn bytes(&self) -> &[u8] {
+        match &*self.slot {
+            Slot::Edited(bytes) => bytes,
+            _ => self.orig,
+        }
+    }
+
+    /// Whether the message was edited or removed.
+    pub fn is_modified(&self) -> bool {
+        !self.slot.is_original()
+    }
+
+    /// Whether the message was removed.
+    pub fn is_removed(&self) -> bool {
+        matches!(self.slot, Slot::Removed)
+    }
+
+    /// Removes the message from the output. Edits after this are ignored.
+    pub fn remove(&mut self) {
+        *self.slot = Slot::Removed;
+    }
+
+    /// Cuts `holes` out of the message and writes `insert` at the first hole (or at
+    /// the end when there is none).
+    fn splice(&mut self, holes: &Holes, insert: Option<&dyn Fn(&mut Vec<u8>)>) {
+        match &mut *self.slot {
+            Slot::Removed => {}
+            Slot::Original => {
+                if holes.is_empty() && insert.is_none() {
+                    return;
+                }
+                let orig = self.orig;
+                let mut out = Vec::with_capacity(orig.len() + 64);
+                let mut pos = 0;
+                let mut inserted = false;
+                for &(s, e) in holes.first.iter().chain(&holes.more) {
+                    out.extend_from_slice(&orig[pos..s]);
+                    if let (Some(insert), false) = (insert, inserted) {
+                        insert(&mut out);
+                        inserted = true;
+                    }
+                    pos = e;
+                }
+                out.extend_from_slice(&orig[pos..]);
+                if let (Some(insert), false) = (insert, inserted) {
+                    insert(&mut out);
+                }
+                *self.slot = Slot::Edited(out);
+            }
+            Slot::Edited(bytes) => {
+                for &(s, e) in holes.more.iter().rev() {
+                    bytes.drain(s..e);
+                }
+                match (holes.first, insert) {
+                    (Some((s, e)), Some(insert)) => {
+                        bytes.drain(s..e);
+                        let before = bytes.len();
+                        insert(bytes);
+                        let added = bytes.len() - before;
+                        bytes[s..].rotate_right(added);
+                    }
+                    (Some((s, e)), None) => {
+                        bytes.drain(s..e);
+                    }
+                    (None, Some(insert)) => insert(bytes),
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+
+    fn holes_of(&self, number: u32) -> Holes {
+        let mut holes = Holes::default();
+        for f in Fields::new(self.bytes()) {
+            if f.number == number {
+                holes.push(f.start, f.end);
+            }
+        }
+        holes
+    }
+
+    fn set_with(&mut self, number: u32, insert: &dyn Fn(&mut Vec<u8>)) {
+        let holes = self.holes_of(number);
+        self.splice(&holes, Some(insert));
+    }
+
+    /// Sets varint field `number` (int32, int64, uint32, uint64, bool, enum).
+    pub fn set_varint(&mut self, number: u32, value: u64) {
+        self.set_with(number, &|out| {
+            put_tag(out, number, VARINT);
+            pb::put_varint(out, value);
+        });
+    }
+
+    /// Sets fixed64 field `number` (fixed64, sfixed64, double as bits).
+    pub fn set_fixed64(&mut self, number: u32, value: u64) {
+        self.set_with(number, &|out| {
+            put_tag(out, number, I64);
+            out.extend_from_slice(&value.to_le_bytes());
+        });
+    }
+
+    /// Sets fixed32 field `number` (fixed32, sfixed32, float as bits).
+    pub fn set_fixed32(&mut self, number: u32, value: u32) {
+        self.set_with(number, &|out| {
+            put_tag(out, number, I32);
+            out.extend_from_slice(&value.to_le_bytes());
+        });
+    }
+
+    /// Sets length-delimited field `number` (string, bytes, or an encoded message).
+    pub fn set_len(&mut self, number: u32, payload: &[u8]) {
+        self.set_with(number, &|out| put_len_field(out, number, payload));
+    }
+
+    /// Sets field `number` to an encoded `AnyValue` (a log record's body).
+    pub fn set_any_value<V: EncodeValue + ?Sized>(&mut self, number: u32, value: &V) {
+        self.set_with(number, &|out| {
+            pb::put_len_header(out, number, value.encoded_len());
+            value.encode(out);
+        });
+    }
+
+    /// Appends one more occurrence of repeated length-delimited field `number`.
+    pub fn push_len(&mut self, number: u32, payload: &[u8]) {
+        self.splice(
+            &Holes::default(),
+            Some(&|out: &mut Vec<u8>| put_len_field(out, number, payload)),
+        );
+    }
+
+    /// Removes every occurrence of field `number`; returns whether there was one.
+    pub fn clear(&mut self, number: u32) -> bool {
+        let holes = self.holes_of(number);
+        let found = !holes.is_empty();
+        self.splice(&holes, None);
+        found
+    }
+
+    fn attribute_holes(&self, number: u32, key: &str) -> Holes {
+        let mut holes = Holes::default();
+        for f in Fields::new(self.bytes()) {
+            if f.number == number {
+                if let pb::Value::Len(kv) = f.value {
+                    if key_of(kv) == key.as_bytes() {
+                        holes.push(f.start, f.end);
+                    }
+                }
+            }
+        }
+        holes
+    }
+
+    /// Sets attribute `key` in the repeated `KeyValue` field `number`, replacing it in
+    /// place when present and appending it when not.
+    pub fn set_attribute<V: EncodeValue + ?Sized>(&mut self, number: u32, key: &str, value: &V) {
+        let holes = self.attribute_holes(number, key);
+        self.splice(&holes, Some(&|out| put_key_value(out, number, key, value)));
+    }
+
+    /// Removes attribute `key` from field `number`; returns whether it was there.
+    pub fn remove_attribute(&mut self, number: u32, key: &str) -> bool {
+        let holes = self.attribute_holes(number, key);
+        let found = !holes.is_empty();
+        self.splice(&holes, None);
+        found
+    }
+
+    /// Keeps only the attributes of field `number` for which `keep` returns true.
+    pub fn retain_attributes(&mut self, number: u32, mut keep: impl FnMut(&str, AnyValue<'_>) -> bool) {
+        let mut holes = Holes::default();
+        for f in Fields::new(self.bytes()) {
+            if f.number == number {
+                if let pb::Value::Len(kv) = f.value {
+                    let (k, v) = crate::value::split_key_value(kv);
+                    let k = std::str::from_utf8(k).unwrap_or("");
+                    if !keep(k, AnyValue::new(v)) {
+                        holes.push(f.start, f.end);
+                    }
+                }
+            }
+        }
+        self.splice(&holes, None);
+    }
+
+    /// The value of attribute `key` in field `number`, as the message is now.
+    pub fn attribute(&self, number: u32, key: &str) -> Option<AnyValue<'_>> {
+        Attributes::new(self.bytes(), number).get(key)
+    }
+
+    /// Whether attribute `key` is present in field `number`.
+    pub fn has_attribute(&self, number: u32, key: &str) -> bool {
+        !self.attribute_holes(number, key).is_empty()
+    }
+
+    /// The attributes of field `number`, as the message is now.
+    pub fn attributes(&self, number: u32) -> Attributes<'_> {
+        Attributes::new(self.bytes(), number)
+    }
+}
+
+/// Per-scope edit state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ScopeSlot {
+    pub(crate) node: Slot,
+    /// Items (metrics, for metrics) added to the scope, as payloads.
+    pub(crate) added: Vec<Vec<u8>>,
+}
+
+/// Per-metric edit state: the metric's fields other than its data, and added points.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MetricSlot {
+    pub(crate) node: Slot,
+    pub(crate) added: Vec<Vec<u8>>,
+}
+
+/// What became of a request after editing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing changed: pass the input on as it is.
+    Unchanged,
+    /// The request changed: these are the new bytes.
+    Replaced(Vec<u8>),
+    /// Everything was removed.
+    Dropped,
+}
+
+/// The state shared by the three request editors.
+#[derive(Debug)]
+pub(crate) struct Core<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) ix: Index,
+    pub(crate) resources: Vec<Slot>,
+    pub(crate) scopes: Vec<ScopeSlot>,
+    pub(crate) metrics: Vec<MetricSlot>,
+    pub(crate) items: Vec<Slot>,
+    pub(crate) added_resources: Vec<Vec<u8>>,
+    /// A whole-request decision that overrides the edits.
+    pub(crate) overridden: Option<Outcome>,
+}
+
+fn slots<T: Default>(n: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    v.resize_with(n, T::default);
+    v
+}
+
+impl<'a> Core<'a> {
+    pub(crate) fn new(signal: Signal, buf: &'a [u8]) -> Result<Self, WireError> {
+        let ix = Index::build(signal, buf).map_err(WireError::from)?;
+        Ok(Core {
+            buf,
+            resources: slots(ix.resources.len()),
+            scopes: slots(ix.scopes.len()),
+            metrics: slots(ix.metrics.len()),
+            items: slots(ix.items.len()),
+            ix,
+            added_resources: Vec::new(),
+            overridden: None,
+        })
+    }
+
+    /// The original payload of item `i`.
+    #[inline]
+    pub(crate) fn item_bytes(&self, i: usize) -> &'a [u8] {
+        self.ix.items[i].field.body(self.buf)
+    }
+
+    /// Whether anything was edited, removed, added or overridden.
+    pub(crate) fn is_modified(&self) -> bool {
+        self.overridden.is_some()
+            || !self.added_resources.is_empty()
+            || self.items.iter().any(|s| !s.is_original())
+            || self.resources.iter().any(|s| !s.is_original())
+            || self
+                .scopes
+                .iter()
+                .any(|s| !s.node.is_original() || !s.added.is_empty())
+            || self
+                .metrics
+                .iter()
+                .any(|s| !s.node.is_original() || !s.added.is_empty())
+    }
+
+    /// Writes the request out.
+    pub(crate) fn finish(self) -> Outcome {
+        if let Some(outcome) = self.overridden {
+            return outcome;
+        }
+        let ix = &self.ix;
+        let mut metric_dirty = vec![false; ix.metrics.len()];
+        for (m, entry) in ix.metrics.iter().enumerate() {
+            let slot = &self.metrics[m];
+            metric_dirty[m] = !slot.node.is_original()
+                || !slot.added.is_empty()
+                || self.items[entry.points.0 as usize..entry.points.1 as usize]
+                    .iter()
+                    .any(|s| !s.is_original());
+        }
+        let mut scope_dirty = vec![false; ix.scopes.len()];
+        for (s, entry) in ix.scopes.iter().enumerate() {
+            let slot = &self.scopes[s];
+            let children = entry.children.0 as usize..entry.children.1 as usize;
+            scope_dirty[s] = !slot.node.is_original()
+                || !slot.added.is_empty()
+                || if ix.signal == Signal::Metrics {
+                    metric_dirty[children].iter().any(|&d| d)
+                } else {
+                    self.items[children].iter().any(|s| !s.is_original())
+                };
+        }
+        let mut resource_dirty = vec![false; ix.resources.len()];
+        for (r, entry) in ix.resources.iter().enumerate() {
+            resource_dirty[r] = !self.resources[r].is_original()
+                || scope_dirty[entry.scopes.0 as usize..entry.scopes.1 as usize]
+                    .iter()
+                    .any(|&d| d);
+        }
+        if self.added_resources.is_empty() && !resource_dirty.iter().any(|&d| d) {
+            return Outcome::Unchanged;
+        }
+        let headers = Headers::new(ix, false);
+        let view = Finish {
+            core: &self,
+            metric_dirty,
+            scope_dirty,
+            resource_dirty,
+        };
+        let assembler = Assembler {
+            buf: self.buf,
+            ix,
+            headers: &headers,
+            src: &view,
+        };
+        let mut out = Vec::with_capacity(self.buf.len() + self.buf.len() / 8 + 64);
+        for &(s, e) in &ix.extra {
+            out.extend_from_slice(&self.buf[s as usize..e as usize]);
+        }
+        let written = assembler.write_resources(&mut out);
+        for resource in &self.added_resources {
+            put_len_field(&mut out, 1, resource);
+        }
+        if written == 0 && self.added_resources.is_empty() && !ix.resources.is_empty() {
+            return Outcome::Dropped;
+        }
+        Outcome::Replaced(out)
+    }
+}
+
+/// The editor's answers to the writer.
+struct Finish<'c, 'a> {
+    core: &'c Core<'a>,
+    metric_dirty: Vec<bool>,
+    scope_dirty: Vec<bool>,
+    resource_dirty: Vec<bool>,
+}
+
+impl Source for Finish<'_, '_> {
+    fn item(&self, i: usize) -> Option<&[u8]> {
+        match &self.core.items[i] {
+            Slot::Original => Some(self.core.item_bytes(i)),
+            Slot::Edited(bytes) => Some(bytes),
+            Slot::Removed => None,
+        }
+    }
+
+    fn resource_untouched(&self, i: usize) -> bool {
+        !self.resource_dirty[i]
+    }
+
+    fn scope_untouched(&self, i: usize) -> bool {
+        !self.scope_dirty[i]
+    }
+
+    fn metric_untouched(&self, i: usize) -> bool {
+        !self.metric_dirty[i]
+    }
+
+    fn resource_node(&self, i: usize) -> Node<'_> {
+        self.core.resources[i].node()
+    }
+
+    fn scope_node(&self, i: usize) -> Node<'_> {
+        self.core.scopes[i].node.node()
+    }
+
+    fn metric_node(&self, i: usize) -> Node<'_> {
+        self.core.metrics[i].node.node()
+    }
+
+    fn scope_added(&self, i: usize) -> &[Vec<u8>] {
+        &self.core.scopes[i].added
+    }
+
+    fn metric_added(&self, i: usize) -> &[Vec<u8>] {
+        &self.core.metrics[i].added
+    }
+
+    fn clamp(&self, items: (u32, u32)) -> (u32, u32) {
+        items
+    }
+
+    fn keep_empty(&self, _: u32) -> bool {
+        true
+    }
+}

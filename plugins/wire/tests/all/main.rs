@@ -1,0 +1,8 @@
+//! Tests of aegis-wire against prost-encoded OTLP: validation, splitting, editing, and
+//! random damage that must never panic.
+
+mod edit;
+mod fuzz;
+mod split;
+mod support;
+mod validate;

@@ -1,0 +1,214 @@
+//! The built-in OTLP exporter: the batch's protobuf bytes go out as they are, over gRPC
+//! (tonic, with the raw codec) or HTTP (`POST {endpoint}/v1/{signal}`), compressed with
+//! gzip or zstd, with the configured headers (e.g. `X-Scope-OrgID` for a Tempo tenant).
+//! This is how traces reach Tempo.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+use super::{ExportCounters, SendError, parse_retry_after, with_retry};
+use crate::batch::{Signal, signal_name};
+use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
+use crate::otlp::{RawCodec, grpc_path, http_path, partial_success};
+use crate::topology::pipeline::ExportItem;
+
+/// Errors setting the exporter up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error("exporters.{exporter}.{key}: {message}")]
+    Setup { exporter: String, key: &'static str, message: String },
+}
+
+enum Transport {
+    Grpc(Channel),
+    Http(reqwest::Client),
+}
+
+/// A configured OTLP exporter.
+pub(crate) struct OtlpExporter {
+    name: String,
+    config: OtlpExporterConfig,
+    transport: Transport,
+    headers: Vec<(String, String)>,
+}
+
+impl OtlpExporter {
+    pub(crate) fn new(name: &str, config: &OtlpExporterConfig) -> Result<Self, Error> {
+        let setup = |key, message: String| Error::Setup { exporter: name.to_string(), key, message };
+        let tls = tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))?;
+        let transport = match config.protocol {
+            OtlpProtocol::Grpc => {
+                let mut endpoint = Endpoint::from_shared(config.endpoint.clone())
+                    .map_err(|e| setup("endpoint", e.to_string()))?
+                    .timeout(config.timeout)
+                    .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+                    .tcp_nodelay(true);
+                if config.endpoint.starts_with("https://") {
+                    let mut tls_config = ClientTlsConfig::new().with_native_roots();
+                    if let Some(ca) = &config.tls.ca_file {
+                        let pem = std::fs::read(ca).map_err(|e| setup("tls.ca_file", e.to_string()))?;
+                        tls_config = tls_config.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+                    }
+                    if let Some(name) = &config.tls.server_name {
+                        tls_config = tls_config.domain_name(name.clone());
+                    }
+                    endpoint = endpoint.tls_config(tls_config).map_err(|e| setup("tls", e.to_string()))?;
+                }
+                Transport::Grpc(endpoint.connect_lazy())
+            }
+            OtlpProtocol::Http => {
+                let mut builder = reqwest::Client::builder().timeout(config.timeout).tcp_nodelay(true);
+                if let Some(roots) = tls {
+                    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+                    builder = builder.tls_backend_preconfigured(tls);
+                }
+                Transport::Http(builder.build().map_err(|e| setup("endpoint", e.to_string()))?)
+            }
+        };
+        for (key, value) in &config.headers {
+            let valid = match config.protocol {
+                OtlpProtocol::Grpc => {
+                    MetadataKey::<tonic::metadata::Ascii>::from_str(&key.to_ascii_lowercase()).is_ok() && MetadataValue::try_from(value.as_str()).is_ok()
+                }
+                OtlpProtocol::Http => {
+                    http::HeaderName::from_str(key).is_ok() && http::HeaderValue::from_str(value).is_ok()
+                }
+            };
+            if !valid {
+                return Err(setup("headers", format!("`{key}` is not a valid header name and value")));
+            }
+        }
+        Ok(Self {
+            name: name.to_string(),
+            config: config.clone(),
+            transport,
+            headers: config.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+        })
+    }
+
+    /// Drains the queue with `concurrency` sends in flight, until every pipeline feeding it is done.
+    pub(crate) async fn run(self, queue: async_channel::Receiver<ExportItem>, counters: ExportCounters, depth: prometheus::IntGauge) {
+        let exporter = Arc::new(self);
+        let counters = Arc::new(counters);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..exporter.config.concurrency.max(1) {
+            let exporter = exporter.clone();
+            let queue = queue.clone();
+            let counters = counters.clone();
+            let depth = depth.clone();
+            tasks.spawn(async move {
+                while let Ok(item) = queue.recv().await {
+                    depth.dec();
+                    let result = with_retry(&exporter.config.retry, || exporter.send(&item)).await;
+                    counters.record(&item, &result);
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::debug!(exporter = exporter.name, "Exporter drained.");
+    }
+
+    async fn send(&self, item: &ExportItem) -> Result<(), SendError> {
+        let signal = item.batch.signal;
+        let payload = item.batch.payload.clone();
+        let response = match &self.transport {
+            Transport::Grpc(channel) => self.send_grpc(channel.clone(), signal, payload).await?,
+            Transport::Http(client) => self.send_http(client, signal, payload).await?,
+        };
+        if let Some((rejected, message)) = partial_success(signal, &response) {
+            tracing::warn!(exporter = self.name, rejected, %message, "The server rejected part of a batch.");
+        }
+        Ok(())
+    }
+
+    async fn send_grpc(&self, channel: Channel, signal: Signal, payload: Bytes) -> Result<Bytes, SendError> {
+        let mut grpc = tonic::client::Grpc::new(channel).accept_compressed(CompressionEncoding::Gzip);
+        grpc = match self.config.compression {
+            Compression::None => grpc,
+            Compression::Gzip => grpc.send_compressed(CompressionEncoding::Gzip),
+            Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),
+        };
+        grpc.ready().await.map_err(|error| SendError::Retryable { message: error.to_string(), retry_after: None })?;
+        let mut request = tonic::Request::new(payload);
+        for (key, value) in &self.headers {
+            if let (Ok(key), Ok(value)) = (MetadataKey::<tonic::metadata::Ascii>::from_str(key), MetadataValue::try_from(value.as_str())) {
+                request.metadata_mut().insert(key, value);
+            }
+        }
+        let path = http::uri::PathAndQuery::from_static(grpc_path(signal));
+        match grpc.unary::<Bytes, Bytes, _>(request, path, RawCodec).await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) => {
+                use tonic::Code::*;
+                let message = format!("gRPC {:?}: {}", status.code(), status.message());
+                match status.code() {
+                    Cancelled | DeadlineExceeded | ResourceExhausted | Aborted | OutOfRange | Unavailable | DataLoss
+                    | Unknown => Err(SendError::Retryable { message, retry_after: None }),
+                    _ => Err(SendError::Permanent(message)),
+                }
+            }
+        }
+    }
+
+    async fn send_http(&self, client: &reqwest::Client, signal: Signal, payload: Bytes) -> Result<Bytes, SendError> {
+        let url = format!("{}{}", self.config.endpoint.trim_end_matches('/'), http_path(signal));
+        let mut request = client.post(&url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
+        let body = match self.config.compression {
+            Compression::None => payload,
+            Compression::Gzip => {
+                request = request.header(http::header::CONTENT_ENCODING, "gzip");
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder.write_all(&payload).and_then(|()| encoder.finish()).map(Bytes::from).map_err(|e| SendError::Permanent(e.to_string()))?
+            }
+            Compression::Zstd => {
+                request = request.header(http::header::CONTENT_ENCODING, "zstd");
+                Bytes::from(zstd::encode_all(&payload[..], 1).map_err(|e| SendError::Permanent(e.to_string()))?)
+            }
+        };
+        for (key, value) in &self.headers {
+            request = request.header(key, value);
+        }
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| SendError::Retryable { message: format!("{url}: {error}"), retry_after: None })?;
+        let status = response.status();
+        let retry_after =
+            response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let body = response.bytes().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = format!("{url} answered {status} to a {} batch: {}", signal_name(signal), String::from_utf8_lossy(&body[..body.len().min(512)]));
+        match status.as_u16() {
+            429 | 502 | 503 | 504 => Err(SendError::Retryable { message, retry_after }),
+            _ => Err(SendError::Permanent(message)),
+        }
+    }
+}
+
+/// The system's roots plus a configured CA file, for HTTPS clients.
+pub(crate) fn tls_root_store(ca_file: Option<&std::path::Path>) -> Result<Option<rustls::RootCertStore>, String> {
+    let Some(ca_file) = ca_file else { return Ok(None) };
+    let pem = std::fs::read(ca_file).map_err(|error| format!("cannot read {}: {error}", ca_file.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls_pemfile_certs(&pem)? {
+        roots.add(certificate).map_err(|error| format!("{}: {error}", ca_file.display()))?;
+    }
+    Ok(Some(roots))
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| format!("not a PEM certificate file: {error}"))
+}

@@ -1,0 +1,374 @@
+//! Plugin instances and the calls into them, with their limits, their failures, and the
+//! replacement of an instance that trapped.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use super::bindings::{exporter, processor, receiver, types};
+use super::host::{MemoryLimiter, PluginState};
+use super::{Plugin, PluginInfo, RuntimeError, World};
+use aegis_wire::Signal;
+
+/// How a plugin call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The instance trapped (a panic, `unreachable`, an out-of-bounds access).
+    Trap,
+    /// The call ran past its CPU deadline.
+    Timeout,
+    /// The instance tried to grow its memory past its cap.
+    Memory,
+    /// The plugin returned an error.
+    Error,
+    /// The plugin returned bytes that are not valid OTLP.
+    InvalidOutput,
+    /// A fresh instance could not be made or configured.
+    Instantiate,
+}
+
+impl FailureKind {
+    /// The label used in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Trap => "trap",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Memory => "memory",
+            FailureKind::Error => "error",
+            FailureKind::InvalidOutput => "invalid_output",
+            FailureKind::Instantiate => "instantiate",
+        }
+    }
+
+    /// Whether the instance must be replaced before the next call.
+    fn poisons(self) -> bool {
+        matches!(self, FailureKind::Trap | FailureKind::Timeout | FailureKind::Memory | FailureKind::Instantiate)
+    }
+}
+
+/// A failed plugin call.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The plugin's own message, or the trap's.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.kind.as_str())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// What a processor did with a batch.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Pass the input on.
+    Unchanged,
+    /// Pass these (validated) bytes on, holding this many items.
+    Replaced(Vec<u8>, usize),
+    /// Nothing passes on.
+    Dropped,
+}
+
+/// What a receiver made of one input.
+#[derive(Debug)]
+pub(crate) struct Received {
+    /// Validated batches with their item counts.
+    pub(crate) batches: Vec<(Signal, Vec<u8>, usize)>,
+    /// The HTTP response to send, when the plugin chose one.
+    pub(crate) response: Option<types::HttpResponse>,
+}
+
+enum Bindings {
+    Processor(processor::Processor),
+    Receiver(receiver::Receiver),
+    Exporter(exporter::Exporter),
+}
+
+/// One live instance of a plugin.
+pub(super) struct Instance {
+    store: Store<PluginState>,
+    bindings: Bindings,
+}
+
+fn signal_from(signal: types::Signal) -> Signal {
+    match signal {
+        types::Signal::Logs => Signal::Logs,
+        types::Signal::Traces => Signal::Traces,
+        types::Signal::Metrics => Signal::Metrics,
+    }
+}
+
+pub(crate) fn signal_to(signal: Signal) -> types::Signal {
+    match signal {
+        Signal::Logs => types::Signal::Logs,
+        Signal::Traces => types::Signal::Traces,
+        Signal::Metrics => types::Signal::Metrics,
+    }
+}
+
+impl Instance {
+    fn new(plugin: &Plugin) -> Result<Self, RuntimeError> {
+        let spec = &plugin.spec;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        for name in &spec.grants.env {
+            if let Ok(value) = std::env::var(name) {
+                wasi.env(name, value);
+            }
+        }
+        for dir in &spec.grants.dirs {
+            let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms).map_err(|error| RuntimeError::Grant {
+                plugin: spec.source.clone(),
+                what: format!("directory {}", dir.host.display()),
+                error: error.to_string(),
+            })?;
+        }
+        let state = PluginState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter { max_bytes: spec.limits.memory.as_u64() as usize, hit: false },
+            name: spec.name.as_str().into(),
+            telemetry: plugin.shared.telemetry.clone(),
+            started: Instant::now(),
+        };
+        let mut store = Store::new(&plugin.shared.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(deadline_ticks(plugin));
+        store.epoch_deadline_trap();
+        let link = |error: wasmtime::Error| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{error:#}") };
+        let bindings = match spec.world {
+            World::Processor => Bindings::Processor(
+                processor::ProcessorPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+            ),
+            World::Receiver => Bindings::Receiver(
+                receiver::ReceiverPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+            ),
+            World::Exporter => Bindings::Exporter(
+                exporter::ExporterPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+            ),
+        };
+        Ok(Self { store, bindings })
+    }
+
+    /// A fresh instance, described and configured.
+    pub(super) fn start(plugin: &Plugin) -> Result<(Self, PluginInfo), RuntimeError> {
+        let mut instance = Self::new(plugin)?;
+        let source = &plugin.spec.source;
+        let info = instance.describe(plugin).map_err(|failure| RuntimeError::Plugin { plugin: source.clone(), failure })?;
+        instance.init(plugin).map_err(|failure| RuntimeError::Plugin { plugin: source.clone(), failure })?;
+        Ok((instance, info))
+    }
+
+    /// A fresh instance, only described (for `aegis plugin inspect`).
+    pub(super) fn describe_only(plugin: &Plugin) -> Result<PluginInfo, RuntimeError> {
+        let mut instance = Self::new(plugin)?;
+        instance
+            .describe(plugin)
+            .map_err(|failure| RuntimeError::Plugin { plugin: plugin.spec.source.clone(), failure })
+    }
+
+    fn describe(&mut self, plugin: &Plugin) -> Result<PluginInfo, Failure> {
+        let store = &mut self.store;
+        let info = match &self.bindings {
+            Bindings::Processor(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
+            Bindings::Receiver(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
+            Bindings::Exporter(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
+        }?;
+        Ok(PluginInfo {
+            name: info.name,
+            version: info.version,
+            signals: info.signals.into_iter().map(signal_from).collect(),
+        })
+    }
+
+    fn init(&mut self, plugin: &Plugin) -> Result<(), Failure> {
+        let config = plugin.spec.config_json.as_str();
+        let store = &mut self.store;
+        let result = match &self.bindings {
+            Bindings::Processor(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
+            Bindings::Receiver(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
+            Bindings::Exporter(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
+        }?;
+        result.map_err(plugin_error)
+    }
+}
+
+fn deadline_ticks(plugin: &Plugin) -> u64 {
+    let tick = plugin.shared.epoch_tick.as_nanos().max(1);
+    (plugin.spec.limits.timeout.as_nanos().div_ceil(tick) as u64).max(1)
+}
+
+fn plugin_error(error: types::Error) -> Failure {
+    let kind = match error.kind {
+        types::ErrorKind::Config => "config",
+        types::ErrorKind::InvalidInput => "invalid input",
+        types::ErrorKind::Failed => "failed",
+    };
+    Failure { kind: FailureKind::Error, message: format!("{kind}: {}", error.message) }
+}
+
+/// Runs one call with a fresh CPU deadline, times it, and turns a trap into a [`Failure`]
+/// that says whether it was the deadline, the memory cap or the plugin itself.
+fn guarded<T>(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+    function: &'static str,
+    call: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<T>,
+) -> Result<T, Failure> {
+    store.set_epoch_deadline(deadline_ticks(plugin));
+    store.data_mut().limiter.hit = false;
+    let started = Instant::now();
+    let result = call(store);
+    plugin
+        .shared
+        .telemetry
+        .plugin_call_seconds
+        .with_label_values(&[plugin.name(), function])
+        .observe(started.elapsed().as_secs_f64());
+    result.map_err(|error| {
+        let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+        let kind = if trap == Some(wasmtime::Trap::Interrupt) {
+            FailureKind::Timeout
+        } else if store.data().limiter.hit {
+            FailureKind::Memory
+        } else {
+            FailureKind::Trap
+        };
+        let message = match kind {
+            FailureKind::Timeout => format!("`{function}` ran past its {:?} limit", plugin.spec.limits.timeout),
+            FailureKind::Memory => format!("`{function}` tried to use more than {} of memory", plugin.spec.limits.memory),
+            _ => format!("`{function}` trapped: {}", first_line(&format!("{error:#}"))),
+        };
+        Failure { kind, message }
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+/// One worker's instance of a plugin: made on first use, replaced after a trap, so that one
+/// bad batch costs one instance and never the host.
+pub struct Slot {
+    plugin: Arc<Plugin>,
+    instance: Option<Instance>,
+}
+
+impl Slot {
+    pub(super) fn new(plugin: Arc<Plugin>) -> Self {
+        Self { plugin, instance: None }
+    }
+
+    /// The plugin this slot runs.
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    /// Runs `call` on the live instance (starting one if needed), counting and logging a
+    /// failure, and dropping the instance when the failure leaves it unusable.
+    fn with<T>(
+        &mut self,
+        function: &'static str,
+        call: impl FnOnce(&Plugin, &mut Instance) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let plugin = self.plugin.clone();
+        let result = match &mut self.instance {
+            Some(instance) => call(&plugin, instance),
+            None => match Instance::start(&plugin) {
+                Ok((instance, _)) => call(&plugin, self.instance.insert(instance)),
+                Err(error) => Err(Failure { kind: FailureKind::Instantiate, message: error.to_string() }),
+            },
+        };
+        if let Err(failure) = &result {
+            plugin.shared.telemetry.plugin_failures.with_label_values(&[plugin.name(), failure.kind.as_str()]).inc();
+            tracing::warn!(plugin = plugin.name(), function, kind = failure.kind.as_str(), error = %failure.message, "A plugin call failed.");
+            if failure.kind.poisons() {
+                self.instance = None;
+            }
+        }
+        result
+    }
+
+    /// Starts the instance now rather than on the first call, so that a pipeline is only
+    /// ready once its plugins are.
+    pub fn warm(&mut self) -> Result<(), Failure> {
+        self.with("init", |_, _| Ok(()))
+    }
+
+    /// Runs a processor on one batch; returned bytes are validated before they are trusted.
+    pub(crate) fn process(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
+        self.with("process", |plugin, instance| {
+            let Bindings::Processor(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
+            let result = guarded(plugin, &mut instance.store, "process", |s| bindings.call_process(s, &batch))?;
+            match result.map_err(plugin_error)? {
+                types::Outcome::Unchanged => Ok(Outcome::Unchanged),
+                types::Outcome::Dropped => Ok(Outcome::Dropped),
+                types::Outcome::Replaced(bytes) => match aegis_wire::validate(signal, &bytes) {
+                    Ok(counts) if counts.items == 0 => Ok(Outcome::Dropped),
+                    Ok(counts) => Ok(Outcome::Replaced(bytes, counts.items)),
+                    Err(error) => Err(Failure { kind: FailureKind::InvalidOutput, message: format!("`process` returned {error}") }),
+                },
+            }
+        })
+    }
+
+    /// Runs a receiver on one input; produced batches are validated before they are trusted.
+    pub(crate) fn receive(&mut self, input: types::Input) -> Result<Received, Failure> {
+        self.with("receive", |plugin, instance| {
+            let Bindings::Receiver(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let result = guarded(plugin, &mut instance.store, "receive", |s| bindings.call_receive(s, &input))?;
+            let received = result.map_err(plugin_error)?;
+            let mut batches = Vec::with_capacity(received.batches.len());
+            for batch in received.batches {
+                let signal = signal_from(batch.signal);
+                let counts = aegis_wire::validate(signal, &batch.payload).map_err(|error| Failure {
+                    kind: FailureKind::InvalidOutput,
+                    message: format!("`receive` returned {error}"),
+                })?;
+                if counts.items > 0 {
+                    batches.push((signal, batch.payload, counts.items));
+                }
+            }
+            Ok(Received { batches, response: received.response })
+        })
+    }
+
+    /// Hands one batch to an exporter; returns the payloads to send.
+    pub(crate) fn export(&mut self, signal: Signal, payload: &[u8]) -> Result<Vec<types::Payload>, Failure> {
+        self.with("export", |plugin, instance| {
+            let Bindings::Exporter(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
+            let result = guarded(plugin, &mut instance.store, "export", |s| bindings.call_export(s, &batch))?;
+            result.map_err(plugin_error)
+        })
+    }
+
+    /// Asks an exporter for what it still holds.
+    pub(crate) fn flush(&mut self, now_unix_nanos: u64) -> Result<Vec<types::Payload>, Failure> {
+        self.with("flush", |plugin, instance| {
+            let Bindings::Exporter(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let result = guarded(plugin, &mut instance.store, "flush", |s| bindings.call_flush(s, now_unix_nanos))?;
+            result.map_err(plugin_error)
+        })
+    }
+
+    /// Asks a pull exporter to answer a request.
+    pub(crate) fn render(&mut self, request: types::HttpRequest) -> Result<types::HttpResponse, Failure> {
+        self.with("render", |plugin, instance| {
+            let Bindings::Exporter(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let result = guarded(plugin, &mut instance.store, "render", |s| bindings.call_render(s, &request))?;
+            result.map_err(plugin_error)
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! One pipeline at run time: a bounded input queue, a batcher that joins requests by size
+//! and time, and workers that run the processors in order and fan out to the exporters.
+//!
+//! Workers are OS threads, not async tasks, so that plugin calls never block the async I/O
+//! threads; each worker has its own instance of every processor, so several batches of one
+//! pipeline are processed in parallel on several cores.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use prometheus::{IntCounter, IntGauge};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::admin::metrics::Telemetry;
+use crate::batch::{Batch, Signal};
+use crate::config::{BatchConfig, OnError};
+use crate::runtime::{Outcome, Plugin, Slot};
+
+/// A batch on its way to one exporter, with the pipeline it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportItem {
+    pub(crate) pipeline: Arc<str>,
+    pub(crate) batch: Batch,
+}
+
+/// Where a pipeline hands its batches: one bounded queue per exporter.
+#[derive(Clone)]
+pub(crate) struct ExporterQueue {
+    pub(crate) sender: async_channel::Sender<ExportItem>,
+    pub(crate) depth: IntGauge,
+}
+
+/// The receiving end of a pipeline, which receivers send to.
+#[derive(Clone)]
+pub(crate) struct PipelineInput {
+    pub(crate) signal: Signal,
+    pub(crate) sender: mpsc::Sender<Batch>,
+    pub(crate) depth: IntGauge,
+    pub(crate) items_in: IntCounter,
+}
+
+/// Joins incoming requests into batches of at most `max_items` (splitting larger ones) and
+/// sends a partial batch on once its first item has waited `timeout`.
+pub(crate) async fn batcher(
+    config: BatchConfig,
+    signal: Signal,
+    mut input: mpsc::Receiver<Batch>,
+    depth: IntGauge,
+    work: async_channel::Sender<Batch>,
+    work_depth: IntGauge,
+) {
+    let mut pending = BytesMut::new();
+    let mut pending_items = 0usize;
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let next = match deadline {
+            Some(at) => tokio::select! {
+                batch = input.recv() => batch.map(Some),
+                () = tokio::time::sleep_until(at) => Some(None),
+            },
+            None => input.recv().await.map(Some),
+        };
+        match next {
+            // The queue is closed: send what is left and stop.
+            None => break,
+            // The time is up for the partial batch.
+            Some(None) => {}
+            Some(Some(batch)) => {
+                depth.dec();
+                if batch.items >= config.max_items && pending_items == 0 {
+                    for part in split(batch, config.max_items) {
+                        send(&work, &work_depth, part).await;
+                    }
+                    continue;
+                }
+                if pending_items + batch.items > config.max_items && pending_items > 0 {
+                    let full = take(&mut pending, &mut pending_items, signal);
+                    send(&work, &work_depth, full).await;
+                }
+                if pending_items == 0 {
+                    deadline = Some(Instant::now() + config.timeout);
+                }
+                pending.extend_from_slice(&batch.payload);
+                pending_items += batch.items;
+                if pending_items < config.max_items {
+                    continue;
+                }
+            }
+        }
+        deadline = None;
+        if pending_items > 0 {
+            let full = take(&mut pending, &mut pending_items, signal);
+            for part in split(full, config.max_items) {
+                send(&work, &work_depth, part).await;
+            }
+        }
+    }
+    if pending_items > 0 {
+        let rest = take(&mut pending, &mut pending_items, signal);
+        send(&work, &work_depth, rest).await;
+    }
+}
+
+fn take(pending: &mut BytesMut, items: &mut usize, signal: Signal) -> Batch {
+    let batch = Batch { signal, payload: pending.split().freeze(), items: *items };
+    *items = 0;
+    batch
+}
+
+fn split(batch: Batch, max_items: usize) -> Vec<Batch> {
+    if batch.items <= max_items {
+        return vec![batch];
+    }
+    aegis_wire::split(batch.signal, &batch.payload, max_items)
+        .into_iter()
+        .map(|bytes| {
+            let items = aegis_wire::validate(batch.signal, &bytes).map_or(0, |counts| counts.items);
+            Batch { signal: batch.signal, payload: Bytes::from(bytes), items }
+        })
+        .collect()
+}
+
+async fn send(work: &async_channel::Sender<Batch>, depth: &IntGauge, batch: Batch) {
+    depth.inc();
+    if work.send(batch).await.is_err() {
+        depth.dec();
+    }
+}
+
+/// A processor as one worker runs it: its slot and its counters.
+pub(crate) struct Stage {
+    slot: Slot,
+    on_error: OnError,
+    items_in: IntCounter,
+    items_out: IntCounter,
+    dropped_by_plugin: IntCounter,
+    dropped_on_error: IntCounter,
+}
+
+impl Stage {
+    pub(crate) fn new(plugin: &Arc<Plugin>, pipeline: &str, telemetry: &Telemetry) -> Self {
+        let name = plugin.name();
+        Self {
+            slot: plugin.slot(),
+            on_error: plugin.on_error(),
+            items_in: telemetry.processor_in.with_label_values(&[pipeline, name]),
+            items_out: telemetry.processor_out.with_label_values(&[pipeline, name]),
+            dropped_by_plugin: telemetry.processor_dropped.with_label_values(&[pipeline, name, "plugin"]),
+            dropped_on_error: telemetry.processor_dropped.with_label_values(&[pipeline, name, "on_error"]),
+        }
+    }
+
+    /// Starts the processor's instance now.
+    pub(crate) fn warm(&mut self) -> Result<(), crate::runtime::Failure> {
+        self.slot.warm()
+    }
+
+    /// Runs the processor on a batch; `None` when nothing passes on.
+    fn run(&mut self, batch: Batch) -> Option<Batch> {
+        self.items_in.inc_by(batch.items as u64);
+        let out = match self.slot.process(batch.signal, &batch.payload) {
+            Ok(Outcome::Unchanged) => Some(batch),
+            Ok(Outcome::Replaced(bytes, items)) => {
+                self.dropped_by_plugin.inc_by(batch.items.saturating_sub(items) as u64);
+                Some(Batch { signal: batch.signal, payload: Bytes::from(bytes), items })
+            }
+            Ok(Outcome::Dropped) => {
+                self.dropped_by_plugin.inc_by(batch.items as u64);
+                None
+            }
+            Err(_) if self.on_error == OnError::Pass => Some(batch),
+            Err(_) => {
+                self.dropped_on_error.inc_by(batch.items as u64);
+                None
+            }
+        };
+        if let Some(batch) = &out {
+            self.items_out.inc_by(batch.items as u64);
+        }
+        out
+    }
+}
+
+/// One worker: takes batches, runs every stage in order, and hands what is left to every
+/// exporter's queue (waiting while a queue is full: backpressure, never unbounded memory).
+pub(crate) fn worker(
+    pipeline: Arc<str>,
+    mut stages: Vec<Stage>,
+    work: async_channel::Receiver<Batch>,
+    work_depth: IntGauge,
+    exporters: Vec<ExporterQueue>,
+    items_out: IntCounter,
+) {
+    while let Ok(batch) = work.recv_blocking() {
+        work_depth.dec();
+        let mut current = Some(batch);
+        for stage in &mut stages {
+            current = current.and_then(|batch| stage.run(batch));
+        }
+        let Some(batch) = current else { continue };
+        items_out.inc_by(batch.items as u64);
+        for queue in &exporters {
+            queue.depth.inc();
+            let item = ExportItem { pipeline: pipeline.clone(), batch: batch.clone() };
+            if queue.sender.send_blocking(item).is_err() {
+                queue.depth.dec();
+            }
+        }
+    }
+}
