@@ -30,6 +30,13 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 #[path = "boundary-guest/src/rules.rs"]
 mod rules;
 
+/// The guest's OTLP walk, compiled natively too: the difference from approach
+/// (b) is what running it as WebAssembly costs.
+#[path = "boundary-guest/src/logs.rs"]
+mod logs;
+#[path = "boundary-guest/src/otlp.rs"]
+mod otlp;
+
 /// The host side of the bench contract (the same WIT the guest is built from).
 mod bindings {
     wasmtime::component::bindgen!({
@@ -530,6 +537,15 @@ fn digest_outcome(outcome: &Outcome, input: &[u8]) -> Digest {
     }
 }
 
+/// What the guest would have returned for this result of its walk.
+fn native(edited: otlp::Result<logs::Edited>) -> Outcome {
+    match edited.expect("well-formed") {
+        logs::Edited::Unchanged => Outcome::Unchanged,
+        logs::Edited::Replaced(bytes) => Outcome::Replaced(bytes),
+        logs::Edited::Dropped => Outcome::Dropped,
+    }
+}
+
 /// The two workloads done on the host, as the reference the guest must match.
 fn expected(request: &ExportLogsServiceRequest) -> (Digest, Digest) {
     let mut redacted = digest(request);
@@ -588,6 +604,19 @@ fn check(
         .expect("bytes-sample")
         .expect("well-formed");
     assert_eq!(digest_outcome(&out, payload), sampled, "(b) sampling");
+
+    let out = native(logs::redact(payload));
+    assert_eq!(
+        digest_outcome(&out, payload),
+        redacted,
+        "(b) redaction, natively"
+    );
+    let out = native(logs::sample(payload));
+    assert_eq!(
+        digest_outcome(&out, payload),
+        sampled,
+        "(b) sampling, natively"
+    );
 
     let out = with_handle(store, LogBatch::new(request.clone()), |s, h| {
         guest.call_handle_redact(s, h)
@@ -699,6 +728,13 @@ fn boundary(c: &mut Criterion) {
                 .call_bytes_sample(&mut store, black_box(&payload))
                 .expect("bytes-sample")
         })
+    });
+
+    group.bench_function("b_native_walk/redact", |b| {
+        b.iter(|| logs::redact(black_box(&payload)).expect("well-formed"))
+    });
+    group.bench_function("b_native_walk/sample", |b| {
+        b.iter(|| logs::sample(black_box(&payload)).expect("well-formed"))
     });
 
     let decoded = LogBatch::new(request.clone());

@@ -88,6 +88,9 @@ pub enum PluginSource {
     Builtin(String),
     /// A `.wasm` component file (relative paths start at the config's folder).
     File(PathBuf),
+    /// A processor written in Rust and registered by a program that embeds Aegis as a
+    /// library (`native:NAME`); the `aegis` binary registers none.
+    Native(String),
 }
 
 impl std::fmt::Display for PluginSource {
@@ -95,6 +98,7 @@ impl std::fmt::Display for PluginSource {
         match self {
             PluginSource::Builtin(name) => write!(f, "builtin:{name}"),
             PluginSource::File(path) => write!(f, "{}", path.display()),
+            PluginSource::Native(name) => write!(f, "native:{name}"),
         }
     }
 }
@@ -102,6 +106,9 @@ impl std::fmt::Display for PluginSource {
 impl<'de> Deserialize<'de> for PluginSource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        if let Some(name) = text.strip_prefix("native:") {
+            return Ok(PluginSource::Native(name.to_string()));
+        }
         match text.strip_prefix("builtin:") {
             Some("") => Err(serde::de::Error::custom("`builtin:` needs a plugin name, e.g. `builtin:attributes`")),
             Some(name) => Ok(PluginSource::Builtin(name.to_string())),

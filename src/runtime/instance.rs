@@ -11,7 +11,8 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::bindings::{exporter, processor, receiver, types};
 use super::host::{MemoryLimiter, PluginState};
-use super::{Plugin, PluginInfo, RuntimeError, World};
+use super::native::{NativeOutcome, NativeProcessor};
+use super::{Kind, Plugin, PluginInfo, RuntimeError, World};
 use aegis_wire::Signal;
 
 /// How a plugin call failed.
@@ -118,6 +119,9 @@ pub(crate) fn signal_to(signal: Signal) -> types::Signal {
 impl Instance {
     fn new(plugin: &Plugin) -> Result<Self, RuntimeError> {
         let spec = &plugin.spec;
+        let Kind::Wasm(pre) = &plugin.kind else {
+            unreachable!("native processors have no Wasm instance")
+        };
         let mut wasi = WasiCtxBuilder::new();
         wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         for name in &spec.grants.env {
@@ -148,13 +152,13 @@ impl Instance {
         let link = |error: wasmtime::Error| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{error:#}") };
         let bindings = match spec.world {
             World::Processor => Bindings::Processor(
-                processor::ProcessorPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+                processor::ProcessorPre::new(pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
             ),
             World::Receiver => Bindings::Receiver(
-                receiver::ReceiverPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+                receiver::ReceiverPre::new(pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
             ),
             World::Exporter => Bindings::Exporter(
-                exporter::ExporterPre::new(plugin.pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
+                exporter::ExporterPre::new(pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
             ),
         };
         Ok(Self { store, bindings })
@@ -253,6 +257,15 @@ fn guarded<T>(
     })
 }
 
+/// Trusts a processor's output only once it is valid OTLP, and counts what it holds.
+fn checked_replacement(signal: Signal, bytes: Vec<u8>) -> Result<Outcome, Failure> {
+    match aegis_wire::validate(signal, &bytes) {
+        Ok(counts) if counts.items == 0 => Ok(Outcome::Dropped),
+        Ok(counts) => Ok(Outcome::Replaced(bytes, counts.items)),
+        Err(error) => Err(Failure { kind: FailureKind::InvalidOutput, message: format!("`process` returned {error}") }),
+    }
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
@@ -262,11 +275,12 @@ fn first_line(text: &str) -> &str {
 pub struct Slot {
     plugin: Arc<Plugin>,
     instance: Option<Instance>,
+    native: Option<Box<dyn NativeProcessor>>,
 }
 
 impl Slot {
     pub(super) fn new(plugin: Arc<Plugin>) -> Self {
-        Self { plugin, instance: None }
+        Self { plugin, instance: None, native: None }
     }
 
     /// The plugin this slot runs.
@@ -302,11 +316,31 @@ impl Slot {
     /// Starts the instance now rather than on the first call, so that a pipeline is only
     /// ready once its plugins are.
     pub fn warm(&mut self) -> Result<(), Failure> {
+        if let Kind::Native(registration) = &self.plugin.kind {
+            self.native.get_or_insert_with(|| (registration.factory)());
+            return Ok(());
+        }
         self.with("init", |_, _| Ok(()))
+    }
+
+    fn process_native(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
+        let Kind::Native(registration) = &self.plugin.kind else { unreachable!("checked by the caller") };
+        let processor = self.native.get_or_insert_with(|| (registration.factory)());
+        let outcome = processor
+            .process(signal, payload)
+            .map_err(|message| Failure { kind: FailureKind::Error, message })?;
+        match outcome {
+            NativeOutcome::Unchanged => Ok(Outcome::Unchanged),
+            NativeOutcome::Dropped => Ok(Outcome::Dropped),
+            NativeOutcome::Replaced(bytes) => checked_replacement(signal, bytes),
+        }
     }
 
     /// Runs a processor on one batch; returned bytes are validated before they are trusted.
     pub(crate) fn process(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
+        if matches!(self.plugin.kind, Kind::Native(_)) {
+            return self.process_native(signal, payload);
+        }
         self.with("process", |plugin, instance| {
             let Bindings::Processor(bindings) = &instance.bindings else { unreachable!("world checked at load") };
             let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
@@ -314,11 +348,7 @@ impl Slot {
             match result.map_err(plugin_error)? {
                 types::Outcome::Unchanged => Ok(Outcome::Unchanged),
                 types::Outcome::Dropped => Ok(Outcome::Dropped),
-                types::Outcome::Replaced(bytes) => match aegis_wire::validate(signal, &bytes) {
-                    Ok(counts) if counts.items == 0 => Ok(Outcome::Dropped),
-                    Ok(counts) => Ok(Outcome::Replaced(bytes, counts.items)),
-                    Err(error) => Err(Failure { kind: FailureKind::InvalidOutput, message: format!("`process` returned {error}") }),
-                },
+                types::Outcome::Replaced(bytes) => checked_replacement(signal, bytes),
             }
         })
     }

@@ -9,6 +9,7 @@
 mod bindings;
 mod host;
 mod instance;
+pub mod native;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -64,6 +65,12 @@ pub enum RuntimeError {
         path: PathBuf,
         /// Why.
         error: std::io::Error,
+    },
+    /// `native:NAME` names no registered native processor.
+    #[error("no native processor is registered as `{name}` (native processors exist only where Aegis is embedded as a library)")]
+    UnknownNative {
+        /// The name asked for.
+        name: String,
     },
     /// The bytes are not a valid component.
     #[error("{plugin} is not a valid WebAssembly component: {error}")]
@@ -274,6 +281,7 @@ impl Runtime {
             PluginSource::File(path) => std::fs::read(path)
                 .map_err(|error| RuntimeError::Read { path: path.clone(), error })?
                 .into(),
+            PluginSource::Native(name) => return Err(RuntimeError::UnknownNative { name: name.clone() }),
         };
         let component = Component::new(&self.shared.engine, &bytes)
             .map_err(|e| RuntimeError::Compile { plugin: source.clone(), error: format!("{e:#}") })?;
@@ -300,6 +308,14 @@ impl Runtime {
     /// Loads a plugin for a role: checks its world and imports, calls `describe` and
     /// `init(config)` once so that a bad config is reported before anything runs.
     pub fn prepare(&self, spec: PluginSpec) -> Result<Arc<Plugin>, RuntimeError> {
+        if let PluginSource::Native(name) = &spec.source {
+            let factory = native::lookup(name).ok_or_else(|| RuntimeError::UnknownNative { name: name.clone() })?;
+            if spec.world != World::Processor {
+                return Err(RuntimeError::WrongWorld { plugin: spec.source.clone(), found: "native processor".into(), expected: spec.world });
+            }
+            let info = PluginInfo { name: name.clone(), version: "native".into(), signals: factory.signals.clone() };
+            return Ok(Arc::new(Plugin { spec, kind: Kind::Native(factory), shared: self.shared.clone(), info: Some(info) }));
+        }
         let component = self.component(&spec.source)?;
         match self.world_of(&component) {
             Some(world) if world == spec.world => {}
@@ -316,7 +332,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{e:#}") })?;
-        let mut plugin = Plugin { spec, pre, shared: self.shared.clone(), info: None };
+        let mut plugin = Plugin { spec, kind: Kind::Wasm(pre), shared: self.shared.clone(), info: None };
         let (_, info) = instance::Instance::start(&plugin)?;
         plugin.info = Some(info);
         Ok(Arc::new(plugin))
@@ -349,7 +365,7 @@ impl Runtime {
                 grants: Grants::default(),
             };
             let pre = self.shared.linker.instantiate_pre(&component).ok()?;
-            let plugin = Plugin { spec, pre, shared: self.shared.clone(), info: None };
+            let plugin = Plugin { spec, kind: Kind::Wasm(pre), shared: self.shared.clone(), info: None };
             instance::Instance::describe_only(&plugin).ok()
         });
         Ok(Inspection { world, imports, exports, info })
@@ -363,6 +379,14 @@ impl Drop for Runtime {
             let _ = ticker.join();
         }
     }
+}
+
+/// How a prepared plugin runs.
+enum Kind {
+    /// A Wasm component, ready to instantiate.
+    Wasm(wasmtime::component::InstancePre<PluginState>),
+    /// A native processor registered by an embedding program.
+    Native(Arc<native::Registration>),
 }
 
 /// Everything needed to load one configured plugin.
@@ -387,7 +411,7 @@ pub struct PluginSpec {
 /// A prepared plugin: checked, described, ready to instantiate any number of times.
 pub struct Plugin {
     spec: PluginSpec,
-    pre: wasmtime::component::InstancePre<PluginState>,
+    kind: Kind,
     shared: Arc<Shared>,
     info: Option<PluginInfo>,
 }

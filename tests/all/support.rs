@@ -19,39 +19,39 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 
 /// The `aegis` binary under test.
-pub fn aegis_bin() -> &'static str {
+pub(crate) fn aegis_bin() -> &'static str {
     env!("CARGO_BIN_EXE_aegis")
 }
 
 /// A `.wasm` built from `tests/plugins/*` or `plugins/*` by the build script.
-pub fn plugin_artifact(package: &str) -> PathBuf {
+pub(crate) fn plugin_artifact(package: &str) -> PathBuf {
     Path::new(env!("AEGIS_PLUGIN_ARTIFACTS")).join(format!("{}.wasm", package.replace('-', "_")))
 }
 
 /// A file under `tests/fixtures`.
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local address").port()
 }
 
 /// A running `aegis run --config FIXTURE`, with ports handed in through the environment
 /// (the fixtures use `${AEGIS_TEST_*}` substitution).
-pub struct Collector {
+pub(crate) struct Collector {
     child: Option<Child>,
-    pub admin: SocketAddr,
-    pub grpc: SocketAddr,
-    pub http: SocketAddr,
+    pub(crate) admin: SocketAddr,
+    pub(crate) grpc: SocketAddr,
+    pub(crate) http: SocketAddr,
     stderr: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Collector {
     /// Starts the collector and waits until `/readyz` answers 200.
-    pub fn start(config: &Path, env: &[(&str, String)]) -> Collector {
+    pub(crate) fn start(config: &Path, env: &[(&str, String)]) -> Collector {
         let dir = tempfile::tempdir().expect("temp dir");
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -93,22 +93,22 @@ impl Collector {
     }
 
     /// What the collector logged so far.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// The admin endpoint's `/metrics`.
-    pub fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         http_get(self.admin, "/metrics").map(|(_, body)| body).unwrap_or_default()
     }
 
     /// The value of one self-metric series, e.g. `aegis_plugin_failures_total{kind="timeout",plugin="bad"}`.
-    pub fn metric(&self, series: &str) -> f64 {
+    pub(crate) fn metric(&self, series: &str) -> f64 {
         metric_value(&self.metrics(), series)
     }
 
     /// Sends SIGTERM and waits for the exit.
-    pub fn stop(mut self) -> (ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("running");
         let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(40);
@@ -142,14 +142,14 @@ fn cache_dir() -> String {
 }
 
 /// Reads one series from a Prometheus text exposition (0 when absent).
-pub fn metric_value(text: &str, series: &str) -> f64 {
+pub(crate) fn metric_value(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse::<f64>().ok()))
         .unwrap_or(0.0)
 }
 
 /// A minimal blocking HTTP GET on loopback: (status, body).
-pub fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
+pub(crate) fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -179,17 +179,17 @@ fn dechunk(body: &str) -> String {
 
 /// Everything an OTLP sink received.
 #[derive(Default)]
-pub struct Received {
-    pub logs: Vec<ExportLogsServiceRequest>,
-    pub traces: Vec<ExportTraceServiceRequest>,
-    pub metrics: Vec<ExportMetricsServiceRequest>,
-    pub headers: Vec<tonic::metadata::MetadataMap>,
+pub(crate) struct Received {
+    pub(crate) logs: Vec<ExportLogsServiceRequest>,
+    pub(crate) traces: Vec<ExportTraceServiceRequest>,
+    pub(crate) metrics: Vec<ExportMetricsServiceRequest>,
+    pub(crate) headers: Vec<tonic::metadata::MetadataMap>,
 }
 
 /// An OTLP/gRPC server standing in for Tempo or another collector.
 #[derive(Clone)]
-pub struct Sink {
-    pub address: SocketAddr,
+pub(crate) struct Sink {
+    pub(crate) address: SocketAddr,
     received: Arc<Mutex<Received>>,
 }
 
@@ -228,7 +228,7 @@ impl MetricsService for SinkService {
 
 impl Sink {
     /// Starts a sink on a free loopback port, on the current tokio runtime.
-    pub async fn start() -> Sink {
+    pub(crate) async fn start() -> Sink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
@@ -245,35 +245,35 @@ impl Sink {
         Sink { address, received }
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.address)
     }
 
     /// Every log record received so far.
-    pub fn log_records(&self) -> Vec<LogRecord> {
+    pub(crate) fn log_records(&self) -> Vec<LogRecord> {
         let received = self.received.lock().unwrap();
         received.logs.iter().flat_map(|r| &r.resource_logs).flat_map(|r| &r.scope_logs).flat_map(|s| s.log_records.clone()).collect()
     }
 
     /// Every span received so far.
-    pub fn spans(&self) -> Vec<Span> {
+    pub(crate) fn spans(&self) -> Vec<Span> {
         let received = self.received.lock().unwrap();
         received.traces.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| s.spans.clone()).collect()
     }
 
     /// Every metric received so far.
-    pub fn metrics(&self) -> Vec<Metric> {
+    pub(crate) fn metrics(&self) -> Vec<Metric> {
         let received = self.received.lock().unwrap();
         received.metrics.iter().flat_map(|r| &r.resource_metrics).flat_map(|r| &r.scope_metrics).flat_map(|s| s.metrics.clone()).collect()
     }
 
     /// Runs `read` on what was received.
-    pub fn with<T>(&self, read: impl FnOnce(&Received) -> T) -> T {
+    pub(crate) fn with<T>(&self, read: impl FnOnce(&Received) -> T) -> T {
         read(&self.received.lock().unwrap())
     }
 
     /// Waits until `done` holds for what was received, or panics after `timeout`.
-    pub async fn wait_for(&self, timeout: Duration, what: &str, done: impl Fn(&Sink) -> bool) {
+    pub(crate) async fn wait_for(&self, timeout: Duration, what: &str, done: impl Fn(&Sink) -> bool) {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if done(self) {
@@ -286,11 +286,11 @@ impl Sink {
 }
 
 /// The string value of attribute `key`, if present.
-pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+pub(crate) fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
     attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
 }
 
 /// A string attribute, for building requests.
-pub fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }) }
+pub(crate) fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
 }

@@ -1,7 +1,7 @@
 //! The two workloads over an encoded `ExportLogsServiceRequest`, read in place
 //! with the walk in [`crate::otlp`].
 
-use crate::otlp::{Field, Fields, Malformed, Result, Splice, bytes_of, str_of};
+use crate::otlp::{Field, Fields, Result, Splice};
 use crate::rules;
 
 // Field numbers from opentelemetry/proto/{collector/logs/v1,logs/v1,common/v1}.
@@ -28,10 +28,15 @@ pub(crate) fn redact(buf: &[u8]) -> Result<Edited> {
     let growth = each_record(buf, &mut splice, |splice, record| {
         let open = splice.open(record);
         let mut inner = 0;
-        for field in Fields::new(buf, body(record)?) {
+        for field in Fields::new(buf, record.body()?) {
             let field = field?;
             inner += match field.number {
-                LOG_RECORD_BODY => redact_any_value(buf, splice, &field, rules::looks_like_email)?,
+                LOG_RECORD_BODY => match string_in(buf, &field)? {
+                    Some((string, text)) if rules::looks_like_email(text) => {
+                        mask(splice, &[&field], &string)
+                    }
+                    _ => 0,
+                },
                 LOG_RECORD_ATTRIBUTES => redact_attribute(buf, splice, &field)?,
                 _ => 0,
             };
@@ -51,10 +56,10 @@ pub(crate) fn sample(buf: &[u8]) -> Result<Edited> {
     let (mut kept, mut dropped) = (0usize, 0usize);
     let growth = each_record(buf, &mut splice, |splice, record| {
         let mut trace_id: &[u8] = &[];
-        for field in Fields::new(buf, body(record)?) {
+        for field in Fields::new(buf, record.body()?) {
             let field = field?;
             if field.number == LOG_RECORD_TRACE_ID {
-                trace_id = &buf[body(&field)?];
+                trace_id = &buf[field.body()?];
             }
         }
         if rules::keep(trace_id) {
@@ -87,14 +92,14 @@ fn each_record(
         }
         let open_resource = splice.open(&resource);
         let mut in_resource = 0;
-        for scope in Fields::new(buf, body(&resource)?) {
+        for scope in Fields::new(buf, resource.body()?) {
             let scope = scope?;
             if scope.number != RESOURCE_LOGS_SCOPE_LOGS {
                 continue;
             }
             let open_scope = splice.open(&scope);
             let mut in_scope = 0;
-            for record in Fields::new(buf, body(&scope)?) {
+            for record in Fields::new(buf, scope.body()?) {
                 let record = record?;
                 if record.number == SCOPE_LOGS_LOG_RECORDS {
                     in_scope += edit(splice, &record)?;
@@ -107,45 +112,47 @@ fn each_record(
     Ok(growth)
 }
 
-/// Masks one `KeyValue` whose string value the rules call secret.
+/// Masks the value of one `KeyValue` when the rules call it secret.
 fn redact_attribute(buf: &[u8], splice: &mut Splice, pair: &Field) -> Result<isize> {
     let mut key = "";
     let mut value = None;
-    for field in Fields::new(buf, body(pair)?) {
+    for field in Fields::new(buf, pair.body()?) {
         let field = field?;
         match field.number {
-            KEY_VALUE_KEY => key = str_of(buf, &field)?.unwrap_or_default(),
+            KEY_VALUE_KEY => key = field.str(buf)?,
             KEY_VALUE_VALUE => value = Some(field),
             _ => {}
         }
     }
-    let Some(value) = value else { return Ok(0) };
-    let open = splice.open(pair);
-    let inner = redact_any_value(buf, splice, &value, |text| rules::must_mask(key, text))?;
-    Ok(splice.close(open, inner))
+    let Some(any) = value else { return Ok(0) };
+    match string_in(buf, &any)? {
+        Some((string, text)) if rules::must_mask(key, text) => {
+            Ok(mask(splice, &[pair, &any], &string))
+        }
+        _ => Ok(0),
+    }
 }
 
-/// Masks the string in an `AnyValue` when `secret` says so.
-fn redact_any_value(
-    buf: &[u8],
-    splice: &mut Splice,
-    any: &Field,
-    secret: impl Fn(&str) -> bool,
-) -> Result<isize> {
-    for field in Fields::new(buf, body(any)?) {
+/// The `string_value` of an `AnyValue`, when it holds one.
+fn string_in<'a>(buf: &'a [u8], any: &Field) -> Result<Option<(Field, &'a str)>> {
+    for field in Fields::new(buf, any.body()?) {
         let field = field?;
-        if field.number == ANY_VALUE_STRING
-            && let Some(text) = str_of(buf, &field)?
-            && secret(text)
-        {
-            let open = splice.open(any);
-            let inner = splice.set_str(&field, rules::MASK);
-            return Ok(splice.close(open, inner));
+        if field.number == ANY_VALUE_STRING {
+            return Ok(Some((field, field.str(buf)?)));
         }
     }
-    Ok(0)
+    Ok(None)
 }
 
-fn body(field: &Field) -> Result<std::ops::Range<usize>> {
-    bytes_of(field).ok_or(Malformed::NotLengthDelimited)
+/// Replaces `string` with the mask, inside the messages `enclosing` (outermost
+/// first); returns how much they grew.
+fn mask(splice: &mut Splice, enclosing: &[&Field], string: &Field) -> isize {
+    match enclosing.split_first() {
+        None => splice.set_str(string, rules::MASK),
+        Some((outer, inner)) => {
+            let open = splice.open(outer);
+            let growth = mask(splice, inner, string);
+            splice.close(open, growth)
+        }
+    }
 }

@@ -14,6 +14,8 @@ use std::ops::Range;
 pub(crate) enum Malformed {
     /// A varint, length or fixed-width field runs past its message.
     Truncated,
+    /// A varint longer than ten bytes.
+    Overlong,
     /// A wire type that protobuf does not define (or a deprecated group).
     WireType(u8),
     /// A string field that is not UTF-8.
@@ -22,95 +24,129 @@ pub(crate) enum Malformed {
     NotLengthDelimited,
 }
 
+const VARINT: u8 = 0;
+const I64: u8 = 1;
+const LEN: u8 = 2;
+const I32: u8 = 5;
+
 /// A `Result` whose error is [`Malformed`].
 pub(crate) type Result<T> = std::result::Result<T, Malformed>;
 
-/// One field of a message, as positions in the whole buffer.
-#[derive(Debug, Clone)]
+/// One field of a message, as offsets into the whole buffer.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Field {
     pub(crate) number: u32,
-    /// From the tag's first byte to the field's end: what dropping the field removes.
-    pub(crate) whole: Range<usize>,
-    pub(crate) value: Value,
+    /// The wire type; 2 is length-delimited (a message, string or bytes). A
+    /// `u8` rather than a `bool`, so that `Result<Field>` keeps a plain layout.
+    wire: u8,
+    /// The tag's first byte.
+    start: usize,
+    /// The length prefix of a delimited value; the value itself otherwise.
+    prefix: usize,
+    /// The first byte after the length prefix (equal to `prefix` for scalars).
+    body: usize,
+    /// One past the field's last byte.
+    end: usize,
 }
 
-/// A field's value.
-#[derive(Debug, Clone)]
-pub(crate) enum Value {
-    /// A varint or fixed-width value; the workloads never read one.
-    Scalar,
-    /// A length-delimited value: `prefix` is the length varint, `body` what follows it.
-    Bytes {
-        prefix: Range<usize>,
-        body: Range<usize>,
-    },
+impl Field {
+    /// From the tag to the end: what dropping the field removes.
+    pub(crate) fn whole(&self) -> Range<usize> {
+        self.start..self.end
+    }
+
+    /// The body of a delimited field (the bytes after its length prefix).
+    pub(crate) fn body(&self) -> Result<Range<usize>> {
+        if self.wire == LEN {
+            Ok(self.body..self.end)
+        } else {
+            Err(Malformed::NotLengthDelimited)
+        }
+    }
+
+    /// A delimited field read as text.
+    pub(crate) fn str<'a>(&self, buf: &'a [u8]) -> Result<&'a str> {
+        std::str::from_utf8(&buf[self.body()?]).map_err(|_| Malformed::Utf8)
+    }
 }
 
 /// The fields of one message, in order.
 pub(crate) struct Fields<'a> {
+    /// The buffer up to the message's end, so that one bounds check suffices.
     buf: &'a [u8],
     at: usize,
-    end: usize,
 }
 
 impl<'a> Fields<'a> {
     /// The fields of the message in `buf[range]`.
     pub(crate) fn new(buf: &'a [u8], range: Range<usize>) -> Self {
         Self {
-            buf,
+            buf: &buf[..range.end],
             at: range.start,
-            end: range.end,
         }
     }
 
+    #[inline]
+    fn byte(&mut self) -> Result<u8> {
+        let byte = *self.buf.get(self.at).ok_or(Malformed::Truncated)?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    #[inline]
     fn varint(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let &byte = self.buf[..self.end]
-                .get(self.at)
-                .ok_or(Malformed::Truncated)?;
-            self.at += 1;
+        let first = self.byte()?;
+        if first < 0x80 {
+            return Ok(u64::from(first));
+        }
+        let mut value = u64::from(first & 0x7f);
+        for shift in [7, 14, 21, 28, 35, 42, 49, 56, 63] {
+            let byte = self.byte()?;
             value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
+            if byte < 0x80 {
                 return Ok(value);
             }
         }
-        Err(Malformed::Truncated)
+        Err(Malformed::Overlong)
     }
 
-    fn take(&mut self, len: usize) -> Result<Range<usize>> {
-        let start = self.at;
-        let end = start
-            .checked_add(len)
-            .filter(|&end| end <= self.end)
-            .ok_or(Malformed::Truncated)?;
-        self.at = end;
-        Ok(start..end)
+    #[inline]
+    fn skip(&mut self, len: u64) -> Result<()> {
+        let left = (self.buf.len() - self.at) as u64;
+        if len > left {
+            return Err(Malformed::Truncated);
+        }
+        self.at += len as usize;
+        Ok(())
     }
 
+    #[inline]
     fn field(&mut self) -> Result<Field> {
         let start = self.at;
         let tag = self.varint()?;
-        let number = u32::try_from(tag >> 3).map_err(|_| Malformed::Truncated)?;
-        let value = match (tag & 7) as u8 {
-            0 => self.varint().map(|_| Value::Scalar)?,
-            1 => self.take(8).map(|_| Value::Scalar)?,
-            5 => self.take(4).map(|_| Value::Scalar)?,
-            2 => {
-                let prefix_start = self.at;
-                let len = usize::try_from(self.varint()?).map_err(|_| Malformed::Truncated)?;
-                let prefix = prefix_start..self.at;
-                Value::Bytes {
-                    prefix,
-                    body: self.take(len)?,
-                }
-            }
+        let number = (tag >> 3) as u32;
+        let prefix = self.at;
+        let wire = (tag & 7) as u8;
+        match wire {
+            VARINT => self.varint().map(drop)?,
+            I64 => self.skip(8)?,
+            I32 => self.skip(4)?,
+            LEN => {}
             other => return Err(Malformed::WireType(other)),
-        };
+        }
+        let mut body = self.at;
+        if wire == LEN {
+            let len = self.varint()?;
+            body = self.at;
+            self.skip(len)?;
+        }
         Ok(Field {
             number,
-            whole: start..self.at,
-            value,
+            wire,
+            start,
+            prefix,
+            body,
+            end: self.at,
         })
     }
 }
@@ -118,31 +154,17 @@ impl<'a> Fields<'a> {
 impl Iterator for Fields<'_> {
     type Item = Result<Field>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.at >= self.end {
+        if self.at >= self.buf.len() {
             return None;
         }
         let field = self.field();
         if field.is_err() {
-            self.at = self.end;
+            self.at = self.buf.len();
         }
         Some(field)
     }
-}
-
-/// The body of a length-delimited field, or `None` for any other wire type.
-pub(crate) fn bytes_of(field: &Field) -> Option<Range<usize>> {
-    match &field.value {
-        Value::Bytes { body, .. } => Some(body.clone()),
-        _ => None,
-    }
-}
-
-/// A length-delimited field read as text.
-pub(crate) fn str_of<'a>(buf: &'a [u8], field: &Field) -> Result<Option<&'a str>> {
-    bytes_of(field)
-        .map(|body| std::str::from_utf8(&buf[body]).map_err(|_| Malformed::Utf8))
-        .transpose()
 }
 
 /// What replaces a patched range.
@@ -168,7 +190,7 @@ pub(crate) struct Splice {
     patches: Vec<Patch>,
 }
 
-/// A message being edited: where its length prefix is, and its patch slot.
+/// A message being edited: its patch slot and its length before the edits.
 pub(crate) struct Open {
     slot: usize,
     old_len: usize,
@@ -176,17 +198,17 @@ pub(crate) struct Open {
 
 impl Splice {
     /// Starts editing the message in `field`; pair with [`Splice::close`].
+    /// Messages must be opened in the order of their positions, before any
+    /// edit inside them.
     pub(crate) fn open(&mut self, field: &Field) -> Open {
-        let Value::Bytes { prefix, body } = &field.value else {
-            unreachable!("only length-delimited fields are opened");
-        };
+        let old_len = field.end - field.body;
         self.patches.push(Patch {
-            range: prefix.clone(),
-            with: Replacement::Length(body.len() as u64),
+            range: field.prefix..field.body,
+            with: Replacement::Length(old_len as u64),
         });
         Open {
             slot: self.patches.len() - 1,
-            old_len: body.len(),
+            old_len,
         }
     }
 
@@ -194,44 +216,41 @@ impl Splice {
     /// the whole field grew (its length prefix may have changed size too).
     pub(crate) fn close(&mut self, open: Open, inner: isize) -> isize {
         if inner == 0 {
-            // Nothing inside changed: drop the placeholder so that it costs nothing.
+            // Nothing inside changed size: the old prefix stands.
             if open.slot + 1 == self.patches.len() {
                 self.patches.pop();
             } else {
-                self.patches[open.slot].with = Replacement::Remove;
-                let prefix = &self.patches[open.slot].range;
-                self.patches[open.slot].range = prefix.start..prefix.start;
+                let patch = &mut self.patches[open.slot];
+                patch.range.end = patch.range.start;
+                patch.with = Replacement::Remove;
             }
             return 0;
         }
         let new_len = open
             .old_len
             .checked_add_signed(inner)
-            .expect("a message cannot shrink below empty");
+            .expect("edits cannot remove more than a message holds");
         self.patches[open.slot].with = Replacement::Length(new_len as u64);
         inner + varint_len(new_len as u64) as isize - varint_len(open.old_len as u64) as isize
     }
 
     /// Replaces the string in `field` with `text`; returns the growth in bytes.
     pub(crate) fn set_str(&mut self, field: &Field, text: &'static str) -> isize {
-        let Value::Bytes { prefix, body } = &field.value else {
-            unreachable!("only length-delimited fields hold strings");
-        };
-        let old = body.end - prefix.start;
         self.patches.push(Patch {
-            range: prefix.start..body.end,
+            range: field.prefix..field.end,
             with: Replacement::Str(text),
         });
+        let old = field.end - field.prefix;
         (varint_len(text.len() as u64) + text.len()) as isize - old as isize
     }
 
     /// Removes `field` entirely; returns the growth in bytes (negative).
     pub(crate) fn remove(&mut self, field: &Field) -> isize {
         self.patches.push(Patch {
-            range: field.whole.clone(),
+            range: field.whole(),
             with: Replacement::Remove,
         });
-        -(field.whole.len() as isize)
+        -((field.end - field.start) as isize)
     }
 
     /// Whether there is anything to apply.

@@ -397,7 +397,7 @@ impl<'a> Core<'a> {
         if self.added_resources.is_empty() && !resource_dirty.iter().any(|&d| d) {
             return Outcome::Unchanged;
         }
-        let headers = Headers::new(ix, false);
+        let headers = Headers::new(ix);
         let view = Finish {
             core: &self,
             metric_dirty,

@@ -110,10 +110,10 @@ impl Index {
     /// kept as opaque bytes; only broken framing is an error.
     pub(crate) fn build(signal: Signal, buf: &[u8]) -> Res<Index> {
         if buf.len() > u32::MAX as usize {
-            return Err(Failure {
+            return Err(Box::new(Failure {
                 offset: 0,
                 fault: Fault::TooLarge,
-            });
+            }));
         }
         let mut ix = Index {
             signal,
@@ -266,16 +266,11 @@ pub(crate) struct Headers {
 }
 
 impl Headers {
-    /// Computes the header pieces of every container in `ix`. With `keep_nodes`, the
-    /// `resource` and `scope` fields stay inside the pieces (splitting copies them);
-    /// without, they are left out (editing may replace them).
-    pub(crate) fn new(ix: &Index, keep_nodes: bool) -> Headers {
+    /// Computes the header pieces of every container in `ix`. The `resource` and
+    /// `scope` fields are left out: the writer puts them first, edited or not.
+    pub(crate) fn new(ix: &Index) -> Headers {
         let mut h = Headers::default();
-        let node = |span: Option<Span>| {
-            span.filter(|_| !keep_nodes)
-                .map(|s| (s.start, s.end))
-                .into_iter()
-        };
+        let node = |span: Option<Span>| span.map(|s| (s.start, s.end)).into_iter();
         for r in &ix.resources {
             let holes = ix.scopes[r.scopes.0 as usize..r.scopes.1 as usize]
                 .iter()

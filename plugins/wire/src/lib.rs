@@ -100,8 +100,8 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
-impl From<pb::Failure> for WireError {
-    fn from(failure: pb::Failure) -> Self {
+impl From<Box<pb::Failure>> for WireError {
+    fn from(failure: Box<pb::Failure>) -> Self {
         WireError {
             offset: failure.offset,
             message: failure.fault.describe(),

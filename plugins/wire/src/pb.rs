@@ -106,8 +106,9 @@ pub(crate) struct Failure {
     pub(crate) fault: Fault,
 }
 
-/// Shorthand for reader results.
-pub(crate) type Res<T> = Result<T, Failure>;
+/// Shorthand for reader results. The failure is boxed so that results stay two
+/// words wide on the hot path, where nothing fails.
+pub(crate) type Res<T> = Result<T, Box<Failure>>;
 
 /// A cursor over `buf[pos..end]` that never reads outside that range.
 #[derive(Clone, Copy, Debug)]
@@ -145,12 +146,13 @@ impl<'a> Reader<'a> {
     }
 
     #[cold]
+    #[inline(never)]
     fn fail<T>(&self, offset: usize, fault: Fault) -> Res<T> {
-        Err(Failure { offset, fault })
+        Err(Box::new(Failure { offset, fault }))
     }
 
     /// Reads a varint.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Res<u64> {
         let pos = self.pos;
         if pos < self.end {
@@ -163,6 +165,7 @@ impl<'a> Reader<'a> {
         self.varint_slow()
     }
 
+    #[inline(never)]
     fn varint_slow(&mut self) -> Res<u64> {
         let start = self.pos;
         let mut value: u64 = 0;
@@ -190,7 +193,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a tag and splits it into field number and wire type.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tag(&mut self) -> Res<(u32, u8)> {
         let start = self.pos;
         let tag = self.varint()?;
@@ -206,7 +209,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a length prefix and returns the payload's range, moving past it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn len_delimited(&mut self) -> Res<(usize, usize)> {
         let at = self.pos;
         let len = self.varint()?;
@@ -226,7 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads eight little-endian bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fixed64(&mut self) -> Res<u64> {
         let pos = self.pos;
         match self.buf.get(pos..pos + 8) {
@@ -241,7 +244,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads four little-endian bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fixed32(&mut self) -> Res<u32> {
         let pos = self.pos;
         match self.buf.get(pos..pos + 4) {
@@ -326,6 +329,33 @@ impl<'a> Fields<'a> {
     }
 }
 
+impl<'a> Fields<'a> {
+    #[inline(always)]
+    fn read(&mut self, start: usize) -> Option<Field<'a>> {
+        let r = &mut self.reader;
+        let (number, wt) = r.tag().ok()?;
+        let value = match wt {
+            VARINT => Value::Varint(r.varint().ok()?),
+            I64 => Value::I64(r.fixed64().ok()?),
+            LEN => {
+                let (s, e) = r.len_delimited().ok()?;
+                Value::Len(&r.buf[s..e])
+            }
+            I32 => Value::I32(r.fixed32().ok()?),
+            _ => {
+                r.skip(number, wt, start).ok()?;
+                Value::Group
+            }
+        };
+        Some(Field {
+            number,
+            value,
+            start,
+            end: r.pos,
+        })
+    }
+}
+
 impl<'a> Iterator for Fields<'a> {
     type Item = Field<'a>;
 
@@ -335,35 +365,11 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         let start = self.reader.pos;
-        let parsed = (|| -> Res<(u32, Value<'a>)> {
-            let (number, wt) = self.reader.tag()?;
-            let value = match wt {
-                VARINT => Value::Varint(self.reader.varint()?),
-                I64 => Value::I64(self.reader.fixed64()?),
-                LEN => {
-                    let (s, e) = self.reader.len_delimited()?;
-                    return Ok((number, Value::Len(&self.reader.buf[s..e])));
-                }
-                I32 => Value::I32(self.reader.fixed32()?),
-                _ => {
-                    self.reader.skip(number, wt, start)?;
-                    Value::Group
-                }
-            };
-            Ok((number, value))
-        })();
-        match parsed {
-            Ok((number, value)) => Some(Field {
-                number,
-                value,
-                start,
-                end: self.reader.pos,
-            }),
-            Err(_) => {
-                self.reader.pos = self.reader.end;
-                None
-            }
+        let field = self.read(start);
+        if field.is_none() {
+            self.reader.pos = self.reader.end;
         }
+        field
     }
 }
 
@@ -502,10 +508,10 @@ mod tests {
         let mut reader = Reader::new(&buf);
         assert_eq!(
             reader.varint(),
-            Err(Failure {
+            Err(Box::new(Failure {
                 offset: 0,
                 fault: Fault::OverlongVarint
-            })
+            }))
         );
     }
 

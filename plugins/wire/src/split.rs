@@ -90,7 +90,7 @@ pub(crate) fn split(signal: Signal, bytes: &[u8], max_items: usize) -> Vec<Vec<u
     if total <= max {
         return vec![bytes.to_vec()];
     }
-    let headers = Headers::new(&ix, true);
+    let headers = Headers::new(&ix);
     let chunks = total.div_ceil(max);
     let mut out = Vec::with_capacity(chunks as usize);
     for k in 0..chunks {

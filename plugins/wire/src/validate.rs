@@ -2,8 +2,9 @@
 //!
 //! The schema is a table per message: for each field number, how it is encoded and,
 //! for nested messages, which message it holds. One loop walks any message against
-//! its table, so adding a field to the schema is one line. `KeyValue` and `AnyValue`,
-//! which make up most of every record, have hand-written loops for speed.
+//! its table, so adding a field to the schema is one line. `LogRecord`, `KeyValue` and
+//! `AnyValue`, which make up most of every batch, have hand-written loops for speed
+//! that fall back to the table for anything unusual.
 
 use crate::pb::{Failure, Fault, I32, I64, LEN, Reader, Res, VARINT};
 use crate::{Counts, Signal};
@@ -304,6 +305,23 @@ const SCOPE: &[Fd] = &[
     fd(Msg(M::KeyValue), "attributes"),
     fd(Varint, "dropped_attributes_count"),
 ];
+const KEY_VALUE: &[Fd] = &[
+    UNKNOWN,
+    fd(Str, "key"),
+    fd(Msg(M::AnyValue), "value"),
+    fd(Varint, "key_strindex"),
+];
+const ANY_VALUE: &[Fd] = &[
+    UNKNOWN,
+    fd(Str, "string_value"),
+    fd(Varint, "bool_value"),
+    fd(Varint, "int_value"),
+    fd(Fixed64, "double_value"),
+    fd(Msg(M::ArrayValue), "array_value"),
+    fd(Msg(M::KeyValueList), "kvlist_value"),
+    fd(Bytes, "bytes_value"),
+    fd(Varint, "string_value_strindex"),
+];
 const ARRAY_VALUE: &[Fd] = &[UNKNOWN, fd(Msg(M::AnyValue), "values")];
 const KEY_VALUE_LIST: &[Fd] = &[UNKNOWN, fd(Msg(M::KeyValue), "values")];
 
@@ -379,8 +397,8 @@ impl M {
             M::Resource => RESOURCE,
             M::EntityRef => ENTITY_REF,
             M::Scope => SCOPE,
-            // These two have their own loops and never consult a table.
-            M::KeyValue | M::AnyValue => &[],
+            M::KeyValue => KEY_VALUE,
+            M::AnyValue => ANY_VALUE,
             M::ArrayValue => ARRAY_VALUE,
             M::KeyValueList => KEY_VALUE_LIST,
         }
@@ -395,7 +413,7 @@ struct Validator<'a> {
 
 #[cold]
 fn fail<T>(offset: usize, fault: Fault) -> Res<T> {
-    Err(Failure { offset, fault })
+    Err(Box::new(Failure { offset, fault }))
 }
 
 #[inline]
@@ -431,171 +449,239 @@ fn expect(wt: u8, expected: u8, at: usize, message: M, field: &'static str) -> R
     }
 }
 
-impl<'a> Validator<'a> {
+impl Validator<'_> {
     fn message(&mut self, m: M, start: usize, end: usize, depth: usize) -> Res<()> {
+        if depth > crate::MAX_DEPTH {
+            return fail(start, Fault::TooDeep);
+        }
         match m {
             M::KeyValue => return self.key_value(start, end, depth),
             M::AnyValue => return self.any_value(start, end, depth),
+            M::LogRecord => return self.log_record(start, end, depth),
             _ => {}
-        }
-        if depth > crate::MAX_DEPTH {
-            return fail(start, Fault::TooDeep);
         }
         let table = m.fields();
         let mut r = Reader::range(self.buf, start, end);
         while !r.is_empty() {
-            let at = r.pos;
-            let (number, wt) = r.tag()?;
-            let fd = table.get(number as usize).copied().unwrap_or(UNKNOWN);
-            match fd.kind {
-                Kind::Unknown => r.skip(number, wt, at)?,
-                Kind::Varint => {
-                    expect(wt, VARINT, at, m, fd.name)?;
-                    r.varint()?;
-                }
-                Kind::Fixed64 => {
-                    expect(wt, I64, at, m, fd.name)?;
+            self.field(m, table, &mut r, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Checks one field of message `m` against its table.
+    fn field(&mut self, m: M, table: &[Fd], r: &mut Reader<'_>, depth: usize) -> Res<()> {
+        let at = r.pos;
+        let (number, wt) = r.tag()?;
+        let fd = table.get(number as usize).copied().unwrap_or(UNKNOWN);
+        match fd.kind {
+            Kind::Unknown => r.skip(number, wt, at)?,
+            Kind::Varint => {
+                expect(wt, VARINT, at, m, fd.name)?;
+                r.varint()?;
+            }
+            Kind::Fixed64 => {
+                expect(wt, I64, at, m, fd.name)?;
+                r.fixed64()?;
+            }
+            Kind::Fixed32 => {
+                expect(wt, I32, at, m, fd.name)?;
+                r.fixed32()?;
+            }
+            Kind::Str => {
+                expect(wt, LEN, at, m, fd.name)?;
+                let (s, e) = r.len_delimited()?;
+                check_utf8(&self.buf[s..e], s, m, fd.name)?;
+            }
+            Kind::Bytes => {
+                expect(wt, LEN, at, m, fd.name)?;
+                r.len_delimited()?;
+            }
+            Kind::Msg(inner) => {
+                expect(wt, LEN, at, m, fd.name)?;
+                let (s, e) = r.len_delimited()?;
+                self.message(inner, s, e, depth + 1)?;
+            }
+            Kind::Resource(inner) => {
+                expect(wt, LEN, at, m, fd.name)?;
+                let (s, e) = r.len_delimited()?;
+                self.counts.resources += 1;
+                self.message(inner, s, e, depth + 1)?;
+            }
+            Kind::Item(inner) => {
+                expect(wt, LEN, at, m, fd.name)?;
+                let (s, e) = r.len_delimited()?;
+                self.counts.items += 1;
+                self.message(inner, s, e, depth + 1)?;
+            }
+            Kind::PackedFixed64 => match wt {
+                I64 => {
                     r.fixed64()?;
                 }
-                Kind::Fixed32 => {
-                    expect(wt, I32, at, m, fd.name)?;
+                LEN => {
+                    let (s, e) = r.len_delimited()?;
+                    if (e - s) % 8 != 0 {
+                        return fail(
+                            s,
+                            Fault::PackedLength {
+                                message: m.name(),
+                                field: fd.name,
+                            },
+                        );
+                    }
+                }
+                _ => expect(wt, LEN, at, m, fd.name)?,
+            },
+            Kind::PackedVarint => match wt {
+                VARINT => {
+                    r.varint()?;
+                }
+                LEN => {
+                    let (s, e) = r.len_delimited()?;
+                    let mut inner = Reader::range(self.buf, s, e);
+                    while !inner.is_empty() {
+                        inner.varint()?;
+                    }
+                }
+                _ => expect(wt, LEN, at, m, fd.name)?,
+            },
+        }
+        Ok(())
+    }
+
+    // The hot messages below dispatch on the tag byte: every field they define has a
+    // one-byte tag, so one `match` checks number and wire type together. Anything
+    // else (unknown fields, wrong wire types) goes through the table, which also
+    // produces the error messages.
+
+    /// `LogRecord`.
+    fn log_record(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
+        let buf = self.buf;
+        let mut r = Reader::range(buf, start, end);
+        while r.pos < r.end {
+            let tag = buf[r.pos];
+            match tag {
+                0x09 | 0x59 => {
+                    r.pos += 1;
+                    r.fixed64()?;
+                }
+                0x10 | 0x38 => {
+                    r.pos += 1;
+                    r.varint()?;
+                }
+                0x1a | 0x62 => {
+                    r.pos += 1;
+                    let (s, e) = r.len_delimited()?;
+                    let name = if tag == 0x1a { "severity_text" } else { "event_name" };
+                    check_utf8(&buf[s..e], s, M::LogRecord, name)?;
+                }
+                0x2a => {
+                    r.pos += 1;
+                    let (s, e) = r.len_delimited()?;
+                    self.any_value_fast(s, e, depth + 1)?;
+                }
+                0x32 => {
+                    r.pos += 1;
+                    let (s, e) = r.len_delimited()?;
+                    self.key_value_inline(s, e, depth + 1)?;
+                }
+                0x45 => {
+                    r.pos += 1;
                     r.fixed32()?;
                 }
-                Kind::Str => {
-                    expect(wt, LEN, at, m, fd.name)?;
-                    let (s, e) = r.len_delimited()?;
-                    check_utf8(&self.buf[s..e], s, m, fd.name)?;
-                }
-                Kind::Bytes => {
-                    expect(wt, LEN, at, m, fd.name)?;
+                0x4a | 0x52 => {
+                    r.pos += 1;
                     r.len_delimited()?;
                 }
-                Kind::Msg(inner) => {
-                    expect(wt, LEN, at, m, fd.name)?;
-                    let (s, e) = r.len_delimited()?;
-                    self.message(inner, s, e, depth + 1)?;
-                }
-                Kind::Resource(inner) => {
-                    expect(wt, LEN, at, m, fd.name)?;
-                    let (s, e) = r.len_delimited()?;
-                    self.counts.resources += 1;
-                    self.message(inner, s, e, depth + 1)?;
-                }
-                Kind::Item(inner) => {
-                    expect(wt, LEN, at, m, fd.name)?;
-                    let (s, e) = r.len_delimited()?;
-                    self.counts.items += 1;
-                    self.message(inner, s, e, depth + 1)?;
-                }
-                Kind::PackedFixed64 => match wt {
-                    I64 => {
-                        r.fixed64()?;
-                    }
-                    LEN => {
-                        let (s, e) = r.len_delimited()?;
-                        if (e - s) % 8 != 0 {
-                            return fail(
-                                s,
-                                Fault::PackedLength {
-                                    message: m.name(),
-                                    field: fd.name,
-                                },
-                            );
-                        }
-                    }
-                    _ => expect(wt, LEN, at, m, fd.name)?,
-                },
-                Kind::PackedVarint => match wt {
-                    VARINT => {
-                        r.varint()?;
-                    }
-                    LEN => {
-                        let (s, e) = r.len_delimited()?;
-                        let mut inner = Reader::range(self.buf, s, e);
-                        while !inner.is_empty() {
-                            inner.varint()?;
-                        }
-                    }
-                    _ => expect(wt, LEN, at, m, fd.name)?,
-                },
+                _ => self.field(M::LogRecord, LOG_RECORD, &mut r, depth)?,
             }
         }
         Ok(())
     }
 
-    /// `KeyValue { string key = 1; AnyValue value = 2; int32 key_strindex = 3; }`
-    #[inline]
+    /// `KeyValue`, out of line (for nested lists).
+    #[inline(never)]
     fn key_value(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
-        let mut r = Reader::range(self.buf, start, end);
-        while !r.is_empty() {
-            let at = r.pos;
-            let (number, wt) = r.tag()?;
-            match number {
-                1 => {
-                    expect(wt, LEN, at, M::KeyValue, "key")?;
+        self.key_value_inline(start, end, depth)
+    }
+
+    /// `KeyValue { string key = 1; AnyValue value = 2; int32 key_strindex = 3; }`
+    #[inline(always)]
+    fn key_value_inline(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
+        let buf = self.buf;
+        let mut r = Reader::range(buf, start, end);
+        while r.pos < r.end {
+            match buf[r.pos] {
+                0x0a => {
+                    r.pos += 1;
                     let (s, e) = r.len_delimited()?;
-                    check_utf8(&self.buf[s..e], s, M::KeyValue, "key")?;
+                    check_utf8(&buf[s..e], s, M::KeyValue, "key")?;
                 }
-                2 => {
-                    expect(wt, LEN, at, M::KeyValue, "value")?;
+                0x12 => {
+                    r.pos += 1;
                     let (s, e) = r.len_delimited()?;
-                    self.any_value(s, e, depth + 1)?;
+                    self.any_value_fast(s, e, depth + 1)?;
                 }
-                3 => {
-                    expect(wt, VARINT, at, M::KeyValue, "key_strindex")?;
+                0x18 => {
+                    r.pos += 1;
                     r.varint()?;
                 }
-                _ => r.skip(number, wt, at)?,
+                _ => self.field(M::KeyValue, KEY_VALUE, &mut r, depth)?,
             }
         }
         Ok(())
+    }
+
+    /// An `AnyValue` holding one short scalar is checked right here; anything else
+    /// goes to the full loop.
+    #[inline(always)]
+    fn any_value_fast(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
+        let buf = self.buf;
+        if let (Some(&tag), Some(&second)) = (buf.get(start), buf.get(start + 1)) {
+            let len = end - start;
+            match tag {
+                // string_value with a one-byte length filling the whole value
+                0x0a if second < 0x80 && len == 2 + second as usize => {
+                    return check_utf8(&buf[start + 2..end], start + 2, M::AnyValue, "string_value");
+                }
+                // bool_value or int_value with a one-byte varint
+                0x10 | 0x18 if second < 0x80 && len == 2 => return Ok(()),
+                // double_value
+                0x21 if len == 9 => return Ok(()),
+                _ => {}
+            }
+        }
+        self.any_value(start, end, depth)
     }
 
     /// `AnyValue { oneof value { string = 1; bool = 2; int64 = 3; double = 4;
     /// ArrayValue = 5; KeyValueList = 6; bytes = 7; int32 string_value_strindex = 8; } }`
-    #[inline]
+    #[inline(never)]
     fn any_value(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
         if depth > crate::MAX_DEPTH {
             return fail(start, Fault::TooDeep);
         }
-        let mut r = Reader::range(self.buf, start, end);
-        while !r.is_empty() {
-            let at = r.pos;
-            let (number, wt) = r.tag()?;
-            match number {
-                1 => {
-                    expect(wt, LEN, at, M::AnyValue, "string_value")?;
+        let buf = self.buf;
+        let mut r = Reader::range(buf, start, end);
+        while r.pos < r.end {
+            match buf[r.pos] {
+                0x0a => {
+                    r.pos += 1;
                     let (s, e) = r.len_delimited()?;
-                    check_utf8(&self.buf[s..e], s, M::AnyValue, "string_value")?;
+                    check_utf8(&buf[s..e], s, M::AnyValue, "string_value")?;
                 }
-                2 | 3 | 8 => {
-                    let name = match number {
-                        2 => "bool_value",
-                        3 => "int_value",
-                        _ => "string_value_strindex",
-                    };
-                    expect(wt, VARINT, at, M::AnyValue, name)?;
+                0x10 | 0x18 | 0x40 => {
+                    r.pos += 1;
                     r.varint()?;
                 }
-                4 => {
-                    expect(wt, I64, at, M::AnyValue, "double_value")?;
+                0x21 => {
+                    r.pos += 1;
                     r.fixed64()?;
                 }
-                5 => {
-                    expect(wt, LEN, at, M::AnyValue, "array_value")?;
-                    let (s, e) = r.len_delimited()?;
-                    self.message(M::ArrayValue, s, e, depth + 1)?;
-                }
-                6 => {
-                    expect(wt, LEN, at, M::AnyValue, "kvlist_value")?;
-                    let (s, e) = r.len_delimited()?;
-                    self.message(M::KeyValueList, s, e, depth + 1)?;
-                }
-                7 => {
-                    expect(wt, LEN, at, M::AnyValue, "bytes_value")?;
+                0x3a => {
+                    r.pos += 1;
                     r.len_delimited()?;
                 }
-                _ => r.skip(number, wt, at)?,
+                _ => self.field(M::AnyValue, ANY_VALUE, &mut r, depth)?,
             }
         }
         Ok(())

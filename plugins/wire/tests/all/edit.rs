@@ -40,7 +40,7 @@ fn nothing_edited_means_unchanged() {
     let bytes = encode(&logs_request(2));
     let mut logs = Logs::parse(&bytes).unwrap();
     for record in logs.records_mut() {
-        assert_eq!(record.view().severity_text().len(), 4);
+        assert!(!record.view().severity_text().is_empty());
     }
     assert!(!logs.is_modified());
     assert_eq!(logs.finish(), Outcome::Unchanged);

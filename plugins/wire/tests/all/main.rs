@@ -5,4 +5,5 @@ mod edit;
 mod fuzz;
 mod split;
 mod support;
+mod timing;
 mod validate;
