@@ -16,7 +16,7 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in ["plugins", "tests/plugins", "benches/boundary-guest", "wit", "Cargo.lock"] {
+    for watched in ["plugins", "tests/plugins", "benches/boundary-guest", "benches/bench-processor", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

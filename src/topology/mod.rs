@@ -146,6 +146,7 @@ impl Topology {
     pub async fn start(self, telemetry: Arc<Telemetry>) -> Result<Running, StartError> {
         let config = &self.config;
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let (receivers_done_tx, receivers_done) = watch::channel(false);
         let mut setup_errors = Vec::new();
         let mut exporter_tasks = JoinSet::new();
         let mut pipeline_tasks = JoinSet::new();
@@ -211,7 +212,15 @@ impl Topology {
             let work_label = format!("pipeline/{name}/work");
             let work_depth = telemetry.queue_depth.with_label_values(&[&work_label]);
             telemetry.queue_capacity.with_label_values(&[&work_label]).set(work_capacity as i64);
-            pipeline_tasks.spawn(pipeline::batcher(pipeline.batch, signal, input, depth.clone(), work_tx, work_depth.clone()));
+            pipeline_tasks.spawn(pipeline::batcher(
+                pipeline.batch,
+                signal,
+                input,
+                depth.clone(),
+                work_tx,
+                work_depth.clone(),
+                receivers_done.clone(),
+            ));
             let exporters: Vec<ExporterQueue> = pipeline.exporters.iter().filter_map(|e| queues.get(e).cloned()).collect();
             for _ in 0..pipeline.workers {
                 let mut stages = Vec::with_capacity(pipeline.processors.len());
@@ -285,6 +294,7 @@ impl Topology {
 
         let running = Running {
             shutdown_tx,
+            receivers_done: receivers_done_tx,
             receiver_tasks,
             pipeline_tasks,
             exporter_tasks,
@@ -307,6 +317,7 @@ impl Topology {
 /// A started topology.
 pub struct Running {
     shutdown_tx: watch::Sender<bool>,
+    receivers_done: watch::Sender<bool>,
     receiver_tasks: JoinSet<()>,
     pipeline_tasks: JoinSet<()>,
     exporter_tasks: JoinSet<()>,
@@ -329,6 +340,7 @@ impl Running {
         let drain = async {
             while self.receiver_tasks.join_next().await.is_some() {}
             tracing::debug!("Receivers stopped.");
+            let _ = self.receivers_done.send(true);
             while self.pipeline_tasks.join_next().await.is_some() {}
             tracing::debug!("Pipelines drained.");
             while self.exporter_tasks.join_next().await.is_some() {}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use prometheus::{IntCounter, IntGauge};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::admin::metrics::Telemetry;
@@ -41,7 +41,8 @@ pub(crate) struct PipelineInput {
 }
 
 /// Joins incoming requests into batches of at most `max_items` (splitting larger ones) and
-/// sends a partial batch on once its first item has waited `timeout`.
+/// sends a partial batch on once its first item has waited `timeout`. Once `receivers_done`
+/// turns true it closes its queue, drains what is in it, and stops.
 pub(crate) async fn batcher(
     config: BatchConfig,
     signal: Signal,
@@ -49,17 +50,25 @@ pub(crate) async fn batcher(
     depth: IntGauge,
     work: async_channel::Sender<Batch>,
     work_depth: IntGauge,
+    mut receivers_done: watch::Receiver<bool>,
 ) {
     let mut pending = BytesMut::new();
     let mut pending_items = 0usize;
     let mut deadline: Option<Instant> = None;
+    let mut closing = false;
     loop {
-        let next = match deadline {
-            Some(at) => tokio::select! {
+        let next = if closing {
+            input.recv().await.map(Some)
+        } else {
+            tokio::select! {
                 batch = input.recv() => batch.map(Some),
-                () = tokio::time::sleep_until(at) => Some(None),
-            },
-            None => input.recv().await.map(Some),
+                () = sleep_until(deadline) => Some(None),
+                _ = receivers_done.wait_for(|done| *done) => {
+                    input.close();
+                    closing = true;
+                    continue;
+                }
+            }
         };
         match next {
             // The queue is closed: send what is left and stop.
@@ -99,6 +108,13 @@ pub(crate) async fn batcher(
     if pending_items > 0 {
         let rest = take(&mut pending, &mut pending_items, signal);
         send(&work, &work_depth, rest).await;
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

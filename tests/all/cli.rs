@@ -17,7 +17,10 @@ fn inspect_names_the_world_and_the_imports() {
     assert!(text.contains("world:   aegis:telemetry/processor@0.1.0"), "{text}");
     assert!(text.contains("plugin:  attributes"), "{text}");
     assert!(text.contains("signals: logs, traces, metrics"), "{text}");
-    assert!(text.contains("aegis:telemetry/host@0.1.0"), "{text}");
+    assert!(text.contains("aegis:telemetry/types@0.1.0"), "{text}");
+    // What the Rust standard library asks of WASI, and nothing more: no filesystem, no sockets.
+    assert!(text.contains("wasi:cli/environment@0.2"), "{text}");
+    assert!(!text.contains("wasi:filesystem") && !text.contains("wasi:sockets"), "{text}");
     assert!(text.contains("process (function)"), "{text}");
 }
 

@@ -10,7 +10,7 @@ use crate::misbehaving::request;
 use crate::support::{Collector, Sink, fixture};
 
 async fn post(url: &str, content_type: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let response = reqwest::Client::new()
+    let response = crate::support::http_client()
         .post(url)
         .header("content-type", content_type)
         .body(body)
@@ -43,7 +43,7 @@ async fn malformed_requests_are_refused_and_the_collector_keeps_serving() {
     assert_eq!(status, 415);
 
     // A gzip header that is not gzip.
-    let response = reqwest::Client::new()
+    let response = crate::support::http_client()
         .post(&url)
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "gzip")

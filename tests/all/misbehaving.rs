@@ -74,11 +74,9 @@ async fn run(mode: &str, on_error: &str, expected_kind: &str) {
     want.sort();
     assert_eq!(got, want, "mode {mode}");
 
-    let failures = collector.metric(&format!("aegis_plugin_failures_total{{kind=\"{expected_kind}\",plugin=\"bad\"}}"));
-    assert_eq!(failures, 1.0, "one {expected_kind} failure is counted:\n{}", collector.metrics());
+    collector.wait_metric(&format!("aegis_plugin_failures_total{{kind=\"{expected_kind}\",plugin=\"bad\"}}"), 1.0);
     if on_error == "drop" {
-        let dropped = collector.metric("aegis_processor_dropped_items_total{pipeline=\"logs\",processor=\"bad\",reason=\"on_error\"}");
-        assert_eq!(dropped, 1.0);
+        collector.wait_metric("aegis_processor_dropped_items_total{pipeline=\"logs\",processor=\"bad\",reason=\"on_error\"}", 1.0);
     }
     let logs = collector.logs();
     assert!(logs.contains("A plugin call failed.") && logs.contains("bad"), "the failure is logged with the plugin's name:\n{logs}");

@@ -8,12 +8,12 @@ use opentelemetry::KeyValue;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_sdk::Resource;
 
-use crate::support::{Collector, Sink, attribute, fixture};
+use crate::support::{Collector, RuntimeHttpClient, Sink, attribute, fixture};
 
 fn resource() -> Resource {
     Resource::builder().with_service_name("aegis-backend").build()
@@ -90,10 +90,9 @@ async fn logs_over_grpc_arrive_changed_by_the_wasm_processor() {
     let tenant = sink.with(|received| received.headers[0].get("x-scope-orgid").map(|v| v.to_str().unwrap().to_string()));
     assert_eq!(tenant.as_deref(), Some("aegis"));
 
-    let metrics = collector.metrics();
-    assert_eq!(crate::support::metric_value(&metrics, "aegis_receiver_accepted_items_total{receiver=\"otlp\",signal=\"logs\"}"), 3.0, "{metrics}");
-    assert_eq!(crate::support::metric_value(&metrics, "aegis_processor_items_in_total{pipeline=\"logs\",processor=\"tag\"}"), 3.0);
-    assert_eq!(crate::support::metric_value(&metrics, "aegis_exporter_sent_items_total{exporter=\"sink\",pipeline=\"logs\"}"), 3.0);
+    collector.wait_metric("aegis_receiver_accepted_items_total{receiver=\"otlp\",signal=\"logs\"}", 3.0);
+    collector.wait_metric("aegis_processor_items_in_total{pipeline=\"logs\",processor=\"tag\"}", 3.0);
+    collector.wait_metric("aegis_exporter_sent_items_total{exporter=\"sink\",pipeline=\"logs\"}", 3.0);
     let (status, logs) = collector.stop();
     assert!(status.success(), "aegis exited with {status}:\n{logs}");
 }
@@ -107,6 +106,7 @@ async fn spans_and_metrics_over_http_arrive_changed_by_the_wasm_processor() {
         .with_http()
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(format!("http://{}/v1/traces", collector.http))
+        .with_http_client(RuntimeHttpClient::new())
         .build()
         .expect("span exporter");
     let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
@@ -133,6 +133,7 @@ async fn spans_and_metrics_over_http_arrive_changed_by_the_wasm_processor() {
         .with_http()
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(format!("http://{}/v1/metrics", collector.http))
+        .with_http_client(RuntimeHttpClient::new())
         .build()
         .expect("metric exporter");
     let meter_provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()

@@ -33,6 +33,38 @@ pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
+/// An HTTP client for the tests (TLS is never used, but reqwest wants a crypto provider).
+pub(crate) fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// The opentelemetry-otlp HTTP exporters call their client from the SDK's own threads,
+/// outside any tokio runtime; this client runs hyper's requests on the test's runtime.
+#[derive(Debug, Clone)]
+pub(crate) struct RuntimeHttpClient {
+    handle: tokio::runtime::Handle,
+    inner: std::sync::Arc<opentelemetry_http::hyper::HyperClient<hyper_util::client::legacy::connect::HttpConnector>>,
+}
+
+impl RuntimeHttpClient {
+    pub(crate) fn new() -> Self {
+        let inner = opentelemetry_http::hyper::HyperClient::with_default_connector(Duration::from_secs(10), None);
+        Self { handle: tokio::runtime::Handle::current(), inner: std::sync::Arc::new(inner) }
+    }
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for RuntimeHttpClient {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let inner = self.inner.clone();
+        self.handle.spawn(async move { inner.send_bytes(request).await }).await?
+    }
+}
+
 /// A loopback port nobody listens on right now.
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local address").port()
@@ -105,6 +137,19 @@ impl Collector {
     /// The value of one self-metric series, e.g. `aegis_plugin_failures_total{kind="timeout",plugin="bad"}`.
     pub(crate) fn metric(&self, series: &str) -> f64 {
         metric_value(&self.metrics(), series)
+    }
+
+    /// Waits until a self-metric series reaches `value` (counters are updated just after the
+    /// sink answers, so a test that saw the data may still be ahead of them).
+    pub(crate) fn wait_metric(&self, series: &str, value: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.metric(series) >= value {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(self.metric(series), value, "{series}:\n{}", self.metrics());
     }
 
     /// Sends SIGTERM and waits for the exit.

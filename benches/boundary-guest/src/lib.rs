@@ -16,6 +16,7 @@ mod bindings {
     export!(Bench with_types_in self);
 }
 
+use aegis_wire::Logs;
 use bindings::aegis::boundary_bench::batch::LogBatch;
 use bindings::aegis::boundary_bench::bytes::Outcome;
 use bindings::aegis::boundary_bench::typed::LogRecord;
@@ -50,6 +51,34 @@ impl bindings::Guest for Bench {
         outcome(logs::sample(&payload))
     }
 
+    fn wire_redact(payload: Vec<u8>) -> Result<Outcome, String> {
+        let mut logs = Logs::parse(&payload).map_err(|error| error.to_string())?;
+        // Keys are owned because the record is borrowed to read them and again to
+        // edit; one buffer serves the whole batch.
+        let mut secret_keys: Vec<String> = Vec::new();
+        for mut record in logs.records_mut() {
+            let body = record.body().and_then(|body| body.as_str());
+            if body.is_some_and(rules::looks_like_email) {
+                record.set_body(rules::MASK);
+            }
+            secret_keys.clear();
+            let secret = record
+                .attributes()
+                .filter(|(key, value)| value.as_str().is_some_and(|text| rules::must_mask(key, text)));
+            secret_keys.extend(secret.map(|(key, _)| key.to_owned()));
+            for key in &secret_keys {
+                record.set_attribute(key, rules::MASK);
+            }
+        }
+        Ok(wire_outcome(logs.finish()))
+    }
+
+    fn wire_sample(payload: Vec<u8>) -> Result<Outcome, String> {
+        let mut logs = Logs::parse(&payload).map_err(|error| error.to_string())?;
+        logs.retain(|record| rules::keep(record.trace_id()));
+        Ok(wire_outcome(logs.finish()))
+    }
+
     fn handle_redact(batch: &LogBatch) {
         for i in 0..batch.len() {
             if rules::looks_like_email(&batch.body(i)) {
@@ -78,6 +107,14 @@ impl bindings::Guest for Bench {
 
     fn bytes_echo(payload: Vec<u8>) -> Vec<u8> {
         payload
+    }
+}
+
+fn wire_outcome(outcome: aegis_wire::Outcome) -> Outcome {
+    match outcome {
+        aegis_wire::Outcome::Unchanged => Outcome::Unchanged,
+        aegis_wire::Outcome::Replaced(bytes) => Outcome::Replaced(bytes),
+        aegis_wire::Outcome::Dropped => Outcome::Dropped,
     }
 }
 

@@ -32,9 +32,7 @@ pub(crate) fn redact(buf: &[u8]) -> Result<Edited> {
             let field = field?;
             inner += match field.number {
                 LOG_RECORD_BODY => match string_in(buf, &field)? {
-                    Some((string, text)) if rules::looks_like_email(text) => {
-                        mask(splice, &[&field], &string)
-                    }
+                    Some((string, text)) if rules::looks_like_email(text) => mask(splice, &[&field], &string),
                     _ => 0,
                 },
                 LOG_RECORD_ATTRIBUTES => redact_attribute(buf, splice, &field)?,
@@ -43,11 +41,7 @@ pub(crate) fn redact(buf: &[u8]) -> Result<Edited> {
         }
         Ok(splice.close(open, inner))
     })?;
-    Ok(if splice.is_empty() {
-        Edited::Unchanged
-    } else {
-        Edited::Replaced(splice.apply(buf, growth))
-    })
+    Ok(if splice.is_empty() { Edited::Unchanged } else { Edited::Replaced(splice.apply(buf, growth)) })
 }
 
 /// Keeps about one record in ten, by a hash of its trace id.
@@ -113,6 +107,7 @@ fn each_record(
 }
 
 /// Masks the value of one `KeyValue` when the rules call it secret.
+#[inline(always)]
 fn redact_attribute(buf: &[u8], splice: &mut Splice, pair: &Field) -> Result<isize> {
     let mut key = "";
     let mut value = None;
@@ -126,14 +121,13 @@ fn redact_attribute(buf: &[u8], splice: &mut Splice, pair: &Field) -> Result<isi
     }
     let Some(any) = value else { return Ok(0) };
     match string_in(buf, &any)? {
-        Some((string, text)) if rules::must_mask(key, text) => {
-            Ok(mask(splice, &[pair, &any], &string))
-        }
+        Some((string, text)) if rules::must_mask(key, text) => Ok(mask(splice, &[pair, &any], &string)),
         _ => Ok(0),
     }
 }
 
 /// The `string_value` of an `AnyValue`, when it holds one.
+#[inline(always)]
 fn string_in<'a>(buf: &'a [u8], any: &Field) -> Result<Option<(Field, &'a str)>> {
     for field in Fields::new(buf, any.body()?) {
         let field = field?;

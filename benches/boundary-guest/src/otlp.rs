@@ -57,14 +57,11 @@ impl Field {
 
     /// The body of a delimited field (the bytes after its length prefix).
     pub(crate) fn body(&self) -> Result<Range<usize>> {
-        if self.wire == LEN {
-            Ok(self.body..self.end)
-        } else {
-            Err(Malformed::NotLengthDelimited)
-        }
+        if self.wire == LEN { Ok(self.body..self.end) } else { Err(Malformed::NotLengthDelimited) }
     }
 
     /// A delimited field read as text.
+    #[inline(always)]
     pub(crate) fn str<'a>(&self, buf: &'a [u8]) -> Result<&'a str> {
         std::str::from_utf8(&buf[self.body()?]).map_err(|_| Malformed::Utf8)
     }
@@ -80,20 +77,17 @@ pub(crate) struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// The fields of the message in `buf[range]`.
     pub(crate) fn new(buf: &'a [u8], range: Range<usize>) -> Self {
-        Self {
-            buf: &buf[..range.end],
-            at: range.start,
-        }
+        Self { buf: &buf[..range.end], at: range.start }
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self) -> Result<u8> {
         let byte = *self.buf.get(self.at).ok_or(Malformed::Truncated)?;
         self.at += 1;
         Ok(byte)
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64> {
         let first = self.byte()?;
         if first < 0x80 {
@@ -110,7 +104,7 @@ impl<'a> Fields<'a> {
         Err(Malformed::Overlong)
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip(&mut self, len: u64) -> Result<()> {
         let left = (self.buf.len() - self.at) as u64;
         if len > left {
@@ -120,7 +114,7 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn field(&mut self) -> Result<Field> {
         let start = self.at;
         let tag = self.varint()?;
@@ -140,21 +134,14 @@ impl<'a> Fields<'a> {
             body = self.at;
             self.skip(len)?;
         }
-        Ok(Field {
-            number,
-            wire,
-            start,
-            prefix,
-            body,
-            end: self.at,
-        })
+        Ok(Field { number, wire, start, prefix, body, end: self.at })
     }
 }
 
 impl Iterator for Fields<'_> {
     type Item = Result<Field>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.at >= self.buf.len() {
             return None;
@@ -202,14 +189,8 @@ impl Splice {
     /// edit inside them.
     pub(crate) fn open(&mut self, field: &Field) -> Open {
         let old_len = field.end - field.body;
-        self.patches.push(Patch {
-            range: field.prefix..field.body,
-            with: Replacement::Length(old_len as u64),
-        });
-        Open {
-            slot: self.patches.len() - 1,
-            old_len,
-        }
+        self.patches.push(Patch { range: field.prefix..field.body, with: Replacement::Length(old_len as u64) });
+        Open { slot: self.patches.len() - 1, old_len }
     }
 
     /// Finishes a message whose content grew by `inner` bytes; returns how much
@@ -226,38 +207,27 @@ impl Splice {
             }
             return 0;
         }
-        let new_len = open
-            .old_len
-            .checked_add_signed(inner)
-            .expect("edits cannot remove more than a message holds");
+        let new_len = open.old_len.checked_add_signed(inner).expect("edits cannot remove more than a message holds");
         self.patches[open.slot].with = Replacement::Length(new_len as u64);
         inner + varint_len(new_len as u64) as isize - varint_len(open.old_len as u64) as isize
     }
 
     /// Replaces the string in `field` with `text`; returns the growth in bytes.
     pub(crate) fn set_str(&mut self, field: &Field, text: &'static str) -> isize {
-        self.patches.push(Patch {
-            range: field.prefix..field.end,
-            with: Replacement::Str(text),
-        });
+        self.patches.push(Patch { range: field.prefix..field.end, with: Replacement::Str(text) });
         let old = field.end - field.prefix;
         (varint_len(text.len() as u64) + text.len()) as isize - old as isize
     }
 
     /// Removes `field` entirely; returns the growth in bytes (negative).
     pub(crate) fn remove(&mut self, field: &Field) -> isize {
-        self.patches.push(Patch {
-            range: field.whole(),
-            with: Replacement::Remove,
-        });
+        self.patches.push(Patch { range: field.whole(), with: Replacement::Remove });
         -((field.end - field.start) as isize)
     }
 
     /// Whether there is anything to apply.
     pub(crate) fn is_empty(&self) -> bool {
-        self.patches
-            .iter()
-            .all(|patch| patch.range.is_empty() && matches!(patch.with, Replacement::Remove))
+        self.patches.iter().all(|patch| patch.range.is_empty() && matches!(patch.with, Replacement::Remove))
     }
 
     /// `input` with every patch applied; `growth` is the total the callers were told.

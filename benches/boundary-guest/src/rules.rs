@@ -23,10 +23,7 @@ pub(crate) fn looks_like_email(text: &str) -> bool {
         return false;
     }
     let domain = &bytes[at + 1..];
-    domain
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'.' && i > 0 && i + 1 < domain.len())
+    domain.iter().enumerate().any(|(i, &b)| b == b'.' && i > 0 && i + 1 < domain.len())
 }
 
 /// Whether the sampling workload keeps a record: about one in ten, by a hash
@@ -42,7 +39,5 @@ pub(crate) fn keep(trace_id: &[u8]) -> bool {
 /// FNV-1a, 64 bits: enough to spread random trace ids, and trivially the
 /// same on the host (which checks the results) and in the guest.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }

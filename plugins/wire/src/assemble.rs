@@ -65,11 +65,7 @@ pub(crate) struct Assembler<'a, S: Source> {
 impl<S: Source> Assembler<'_, S> {
     /// Whether a container that had `had` children and keeps `kept` is written.
     fn survives(&self, had: u32, kept: usize, pos: u32) -> bool {
-        if had == 0 {
-            kept > 0 || self.src.keep_empty(pos)
-        } else {
-            kept > 0
-        }
+        if had == 0 { kept > 0 || self.src.keep_empty(pos) } else { kept > 0 }
     }
 
     fn metric_size(&self, m: usize) -> Size {
@@ -93,11 +89,7 @@ impl<S: Source> Assembler<'_, S> {
             }
         };
         let Some((number, _)) = entry.data else {
-            return if self.survives(0, 0, entry.points.0) {
-                Size::Framed(header)
-            } else {
-                Size::Omit
-            };
+            return if self.survives(0, 0, entry.points.0) { Size::Framed(header) } else { Size::Omit };
         };
         let (a, b) = self.src.clamp(entry.points);
         let mut kept = 0;
@@ -164,12 +156,7 @@ impl<S: Source> Assembler<'_, S> {
         let pieces = pieces_len(self.headers.scope(s));
         match node {
             Node::Edited(bytes) => pieces + len_field_len(1, bytes.len()),
-            _ => {
-                pieces
-                    + self.ix.scopes[s]
-                        .scope
-                        .map_or(0, |span| span.field_len())
-            }
+            _ => pieces + self.ix.scopes[s].scope.map_or(0, |span| span.field_len()),
         }
     }
 
@@ -181,11 +168,7 @@ impl<S: Source> Assembler<'_, S> {
         }
         let had = entry.children.1 - entry.children.0;
         if matches!(node, Node::Original) && self.src.scope_untouched(s) {
-            return if self.survives(had, had as usize, entry.items.0) {
-                Size::Verbatim
-            } else {
-                Size::Omit
-            };
+            return if self.survives(had, had as usize, entry.items.0) { Size::Verbatim } else { Size::Omit };
         }
         let (kept, children) = self.scope_children(s);
         if !self.survives(had, kept, entry.items.0) {
@@ -298,11 +281,7 @@ impl<S: Source> Assembler<'_, S> {
         }
         let had = entry.scopes.1 - entry.scopes.0;
         if matches!(node, Node::Original) && self.src.resource_untouched(r) {
-            return if self.survives(had, had as usize, entry.items.0) {
-                Size::Verbatim
-            } else {
-                Size::Omit
-            };
+            return if self.survives(had, had as usize, entry.items.0) { Size::Verbatim } else { Size::Omit };
         }
         let mut kept = 0;
         let mut len = 0;

@@ -3,11 +3,11 @@
 //! out, copying untouched resources and scopes verbatim and re-framing the rest.
 
 use crate::Signal;
+use crate::WireError;
 use crate::assemble::{Assembler, Node, Source};
 use crate::index::{Headers, Index};
-use crate::pb::{self, Fields, I32, I64, VARINT, put_len_field, put_tag};
+use crate::pb::{self, Fields, I32, I64, LEN, VARINT, put_len_field, put_tag, step};
 use crate::value::{AnyValue, Attributes, EncodeValue, key_of, put_key_value};
-use crate::WireError;
 
 /// The state of one editable message.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +37,44 @@ impl Slot {
     }
 }
 
+/// How many edit buffers a thread keeps for reuse, and how large each may be: enough
+/// for a batch of typical records without holding on to much memory.
+const POOLED_BUFFERS: usize = 8192;
+const POOLED_CAPACITY: usize = 1024;
+
+thread_local! {
+    /// Buffers of edited messages from earlier batches; edits take them from here so
+    /// that a processor editing every record does not allocate for every record.
+    static POOL: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_buffer(capacity: usize) -> Vec<u8> {
+    match POOL.with_borrow_mut(Vec::pop) {
+        Some(mut buf) => {
+            buf.reserve(capacity);
+            buf
+        }
+        None => Vec::with_capacity(capacity.max(64)),
+    }
+}
+
+fn recycle(slots: &mut [Slot]) {
+    POOL.with_borrow_mut(|pool| {
+        for slot in slots {
+            if pool.len() >= POOLED_BUFFERS {
+                break;
+            }
+            if let Slot::Edited(buf) = slot
+                && buf.capacity() <= POOLED_CAPACITY
+            {
+                let mut buf = std::mem::take(buf);
+                buf.clear();
+                pool.push(buf);
+            }
+        }
+    });
+}
+
 /// Ranges of a message to cut out; almost always zero or one.
 #[derive(Default)]
 struct Holes {
@@ -58,6 +96,9 @@ impl Holes {
         self.first.is_none()
     }
 }
+
+/// Writes new bytes into a message being spliced.
+type Insert<'f> = &'f dyn Fn(&mut Vec<u8>);
 
 /// Edits one protobuf message: its original bytes and its slot.
 ///
@@ -100,7 +141,7 @@ impl<'e> MessageMut<'e> {
 
     /// Cuts `holes` out of the message and writes `insert` at the first hole (or at
     /// the end when there is none).
-    fn splice(&mut self, holes: &Holes, insert: Option<&dyn Fn(&mut Vec<u8>)>) {
+    fn splice(&mut self, holes: &Holes, insert: Option<Insert<'_>>) {
         match &mut *self.slot {
             Slot::Removed => {}
             Slot::Original => {
@@ -108,7 +149,7 @@ impl<'e> MessageMut<'e> {
                     return;
                 }
                 let orig = self.orig;
-                let mut out = Vec::with_capacity(orig.len() + 64);
+                let mut out = take_buffer(orig.len() + 64);
                 let mut pos = 0;
                 let mut inserted = false;
                 for &(s, e) in holes.first.iter().chain(&holes.more) {
@@ -148,11 +189,14 @@ impl<'e> MessageMut<'e> {
     }
 
     fn holes_of(&self, number: u32) -> Holes {
+        let bytes = self.bytes();
         let mut holes = Holes::default();
-        for f in Fields::new(self.bytes()) {
-            if f.number == number {
-                holes.push(f.start, f.end);
+        let mut pos = 0;
+        while let Some((n, _, _, end)) = step(bytes, pos) {
+            if n == number {
+                holes.push(pos, end);
             }
+            pos = end;
         }
         holes
     }
@@ -201,10 +245,7 @@ impl<'e> MessageMut<'e> {
 
     /// Appends one more occurrence of repeated length-delimited field `number`.
     pub fn push_len(&mut self, number: u32, payload: &[u8]) {
-        self.splice(
-            &Holes::default(),
-            Some(&|out: &mut Vec<u8>| put_len_field(out, number, payload)),
-        );
+        self.splice(&Holes::default(), Some(&|out: &mut Vec<u8>| put_len_field(out, number, payload)));
     }
 
     /// Removes every occurrence of field `number`; returns whether there was one.
@@ -216,15 +257,15 @@ impl<'e> MessageMut<'e> {
     }
 
     fn attribute_holes(&self, number: u32, key: &str) -> Holes {
+        let bytes = self.bytes();
+        let key = key.as_bytes();
         let mut holes = Holes::default();
-        for f in Fields::new(self.bytes()) {
-            if f.number == number {
-                if let pb::Value::Len(kv) = f.value {
-                    if key_of(kv) == key.as_bytes() {
-                        holes.push(f.start, f.end);
-                    }
-                }
+        let mut pos = 0;
+        while let Some((n, wt, body, end)) = step(bytes, pos) {
+            if n == number && wt == LEN && key_of(&bytes[body..end]) == key {
+                holes.push(pos, end);
             }
+            pos = end;
         }
         holes
     }
@@ -248,13 +289,13 @@ impl<'e> MessageMut<'e> {
     pub fn retain_attributes(&mut self, number: u32, mut keep: impl FnMut(&str, AnyValue<'_>) -> bool) {
         let mut holes = Holes::default();
         for f in Fields::new(self.bytes()) {
-            if f.number == number {
-                if let pb::Value::Len(kv) = f.value {
-                    let (k, v) = crate::value::split_key_value(kv);
-                    let k = std::str::from_utf8(k).unwrap_or("");
-                    if !keep(k, AnyValue::new(v)) {
-                        holes.push(f.start, f.end);
-                    }
+            if f.number == number
+                && let pb::Value::Len(kv) = f.value
+            {
+                let (k, v) = crate::value::split_key_value(kv);
+                let k = std::str::from_utf8(k).unwrap_or("");
+                if !keep(k, AnyValue::new(v)) {
+                    holes.push(f.start, f.end);
                 }
             }
         }
@@ -350,19 +391,19 @@ impl<'a> Core<'a> {
             || !self.added_resources.is_empty()
             || self.items.iter().any(|s| !s.is_original())
             || self.resources.iter().any(|s| !s.is_original())
-            || self
-                .scopes
-                .iter()
-                .any(|s| !s.node.is_original() || !s.added.is_empty())
-            || self
-                .metrics
-                .iter()
-                .any(|s| !s.node.is_original() || !s.added.is_empty())
+            || self.scopes.iter().any(|s| !s.node.is_original() || !s.added.is_empty())
+            || self.metrics.iter().any(|s| !s.node.is_original() || !s.added.is_empty())
     }
 
     /// Writes the request out.
-    pub(crate) fn finish(self) -> Outcome {
-        if let Some(outcome) = self.overridden {
+    pub(crate) fn finish(mut self) -> Outcome {
+        let outcome = self.assemble();
+        recycle(&mut self.items);
+        outcome
+    }
+
+    fn assemble(&mut self) -> Outcome {
+        if let Some(outcome) = self.overridden.take() {
             return outcome;
         }
         let ix = &self.ix;
@@ -371,9 +412,7 @@ impl<'a> Core<'a> {
             let slot = &self.metrics[m];
             metric_dirty[m] = !slot.node.is_original()
                 || !slot.added.is_empty()
-                || self.items[entry.points.0 as usize..entry.points.1 as usize]
-                    .iter()
-                    .any(|s| !s.is_original());
+                || self.items[entry.points.0 as usize..entry.points.1 as usize].iter().any(|s| !s.is_original());
         }
         let mut scope_dirty = vec![false; ix.scopes.len()];
         for (s, entry) in ix.scopes.iter().enumerate() {
@@ -390,26 +429,14 @@ impl<'a> Core<'a> {
         let mut resource_dirty = vec![false; ix.resources.len()];
         for (r, entry) in ix.resources.iter().enumerate() {
             resource_dirty[r] = !self.resources[r].is_original()
-                || scope_dirty[entry.scopes.0 as usize..entry.scopes.1 as usize]
-                    .iter()
-                    .any(|&d| d);
+                || scope_dirty[entry.scopes.0 as usize..entry.scopes.1 as usize].iter().any(|&d| d);
         }
         if self.added_resources.is_empty() && !resource_dirty.iter().any(|&d| d) {
             return Outcome::Unchanged;
         }
         let headers = Headers::new(ix);
-        let view = Finish {
-            core: &self,
-            metric_dirty,
-            scope_dirty,
-            resource_dirty,
-        };
-        let assembler = Assembler {
-            buf: self.buf,
-            ix,
-            headers: &headers,
-            src: &view,
-        };
+        let view = Finish { core: self, metric_dirty, scope_dirty, resource_dirty };
+        let assembler = Assembler { buf: self.buf, ix, headers: &headers, src: &view };
         let mut out = Vec::with_capacity(self.buf.len() + self.buf.len() / 8 + 64);
         for &(s, e) in &ix.extra {
             out.extend_from_slice(&self.buf[s as usize..e as usize]);

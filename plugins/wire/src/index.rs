@@ -21,11 +21,7 @@ pub(crate) struct Span {
 impl Span {
     fn new(start: usize, body: usize, end: usize) -> Self {
         // The builder refuses buffers over 4 GiB, so these fit.
-        Span {
-            start: start as u32,
-            body: body as u32,
-            end: end as u32,
-        }
+        Span { start: start as u32, body: body as u32, end: end as u32 }
     }
 
     /// The payload's bytes.
@@ -110,10 +106,7 @@ impl Index {
     /// kept as opaque bytes; only broken framing is an error.
     pub(crate) fn build(signal: Signal, buf: &[u8]) -> Res<Index> {
         if buf.len() > u32::MAX as usize {
-            return Err(Box::new(Failure {
-                offset: 0,
-                fault: Fault::TooLarge,
-            }));
+            return Err(Box::new(Failure { offset: 0, fault: Fault::TooLarge }));
         }
         let mut ix = Index {
             signal,
@@ -188,10 +181,7 @@ impl Index {
                     if self.signal == Signal::Metrics {
                         self.metric(buf, span, index)?;
                     } else {
-                        self.items.push(ItemEntry {
-                            field: span,
-                            parent: index,
-                        });
+                        self.items.push(ItemEntry { field: span, parent: index });
                     }
                 }
                 _ => r.skip(number, wt, at)?,
@@ -202,13 +192,7 @@ impl Index {
         } else {
             (first_item, self.items.len() as u32)
         };
-        self.scopes.push(ScopeEntry {
-            field,
-            scope,
-            children,
-            items: (first_item, self.items.len() as u32),
-            resource,
-        });
+        self.scopes.push(ScopeEntry { field, scope, children, items: (first_item, self.items.len() as u32), resource });
         Ok(())
     }
 
@@ -230,10 +214,7 @@ impl Index {
                     let (number, wt) = d.tag()?;
                     if number == 1 && wt == LEN {
                         let (s, e) = d.len_delimited()?;
-                        self.items.push(ItemEntry {
-                            field: Span::new(at, s, e),
-                            parent: index,
-                        });
+                        self.items.push(ItemEntry { field: Span::new(at, s, e), parent: index });
                     } else {
                         d.skip(number, wt, at)?;
                     }
@@ -242,12 +223,7 @@ impl Index {
                 r.skip(number, wt, at)?;
             }
         }
-        self.metrics.push(MetricEntry {
-            field,
-            data,
-            points: (first_point, self.items.len() as u32),
-            scope,
-        });
+        self.metrics.push(MetricEntry { field, data, points: (first_point, self.items.len() as u32), scope });
         Ok(())
     }
 }
@@ -272,9 +248,8 @@ impl Headers {
         let mut h = Headers::default();
         let node = |span: Option<Span>| span.map(|s| (s.start, s.end)).into_iter();
         for r in &ix.resources {
-            let holes = ix.scopes[r.scopes.0 as usize..r.scopes.1 as usize]
-                .iter()
-                .map(|s| (s.field.start, s.field.end));
+            let holes =
+                ix.scopes[r.scopes.0 as usize..r.scopes.1 as usize].iter().map(|s| (s.field.start, s.field.end));
             let range = h.push_gaps(r.field, node(r.resource), holes);
             h.resources.push(range);
         }
@@ -285,9 +260,8 @@ impl Headers {
                     .map(|m| (m.field.start, m.field.end));
                 h.push_gaps(s.field, node(s.scope), holes)
             } else {
-                let holes = ix.items[s.children.0 as usize..s.children.1 as usize]
-                    .iter()
-                    .map(|i| (i.field.start, i.field.end));
+                let holes =
+                    ix.items[s.children.0 as usize..s.children.1 as usize].iter().map(|i| (i.field.start, i.field.end));
                 h.push_gaps(s.field, node(s.scope), holes)
             };
             h.scopes.push(range);
@@ -298,9 +272,8 @@ impl Headers {
             h.metrics.push(range);
             let range = match m.data {
                 Some((_, d)) => {
-                    let holes = ix.items[m.points.0 as usize..m.points.1 as usize]
-                        .iter()
-                        .map(|i| (i.field.start, i.field.end));
+                    let holes =
+                        ix.items[m.points.0 as usize..m.points.1 as usize].iter().map(|i| (i.field.start, i.field.end));
                     h.push_gaps(d, std::iter::empty(), holes)
                 }
                 None => (h.pieces.len() as u32, h.pieces.len() as u32),

@@ -34,16 +34,19 @@ use std::fmt;
 pub use edit::{MessageMut, Outcome};
 pub use logs::{LogRecordMut, Logs, ResourceLogsMut, ScopeLogsMut};
 pub use metrics::{DataPointMut, MetricMut, Metrics, ResourceMetricsMut, ScopeMetricsMut};
-pub use owned::{AttributeList, LogRecordData, SpanData, SpanEventData, SpanLinkData};
+pub use owned::{
+    AttributeList, LogRecordData, LogsData, MetricData, MetricKindData, MetricsData, NumberPointData, ResourceData,
+    ResourceLogsData, ResourceMetricsData, ResourceSpansData, ScopeData, ScopeLogsData, ScopeMetricsData,
+    ScopeSpansData, SpanData, SpanEventData, SpanLinkData, TracesData, attributes,
+};
 pub use traces::{ResourceSpansMut, ScopeSpansMut, SpanMut, Traces};
 pub use value::{
-    AnyValue, ArrayValue, Attributes, EncodeValue, KvList, Value, ValueRef, encode_any_value,
-    encode_key_value,
+    AnyValue, ArrayValue, Attributes, EncodeValue, KvList, Value, ValueRef, encode_any_value, encode_key_value,
 };
 pub use view::{
-    DataPoint, LogRecord, Metric, MetricKind, NumberValue, PointKind, Resource, ResourceLogs,
-    ResourceMetrics, ResourceSpans, Scope, ScopeLogs, ScopeMetrics, ScopeSpans, Span, SpanEvent,
-    SpanLink, Status, span_kind, status_code,
+    DataPoint, LogRecord, Metric, MetricKind, NumberValue, PointKind, Resource, ResourceLogs, ResourceMetrics,
+    ResourceSpans, Scope, ScopeLogs, ScopeMetrics, ScopeSpans, Span, SpanEvent, SpanLink, Status, span_kind,
+    status_code,
 };
 
 /// How deep messages may nest in a request (the OTLP structure itself takes up to nine
@@ -90,11 +93,7 @@ pub struct WireError {
 
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "malformed OTLP protobuf at byte {}: {}",
-            self.offset, self.message
-        )
+        write!(f, "malformed OTLP protobuf at byte {}: {}", self.offset, self.message)
     }
 }
 
@@ -102,10 +101,7 @@ impl std::error::Error for WireError {}
 
 impl From<Box<pb::Failure>> for WireError {
     fn from(failure: Box<pb::Failure>) -> Self {
-        WireError {
-            offset: failure.offset,
-            message: failure.fault.describe(),
-        }
+        WireError { offset: failure.offset, message: failure.fault.describe() }
     }
 }
 

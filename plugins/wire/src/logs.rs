@@ -44,11 +44,7 @@ pub struct LogRecordMut<'e> {
 
 impl<'e> LogRecordMut<'e> {
     fn new(msg: MessageMut<'e>, resource: Resource<'e>, scope: Scope<'e>) -> Self {
-        LogRecordMut {
-            msg,
-            resource,
-            scope,
-        }
+        LogRecordMut { msg, resource, scope }
     }
 
     /// The record as edited so far.
@@ -124,8 +120,7 @@ impl<'e> LogRecordMut<'e> {
 
     /// Sets `severity_number`.
     pub fn set_severity_number(&mut self, number: i32) {
-        self.msg
-            .set_varint(LOG_SEVERITY_NUMBER, i64::from(number) as u64);
+        self.msg.set_varint(LOG_SEVERITY_NUMBER, i64::from(number) as u64);
     }
 
     /// Sets `severity_text`.
@@ -165,8 +160,7 @@ impl<'e> LogRecordMut<'e> {
 
     /// Sets `dropped_attributes_count`.
     pub fn set_dropped_attributes_count(&mut self, count: u32) {
-        self.msg
-            .set_varint(LOG_DROPPED_ATTRIBUTES, u64::from(count));
+        self.msg.set_varint(LOG_DROPPED_ATTRIBUTES, u64::from(count));
     }
 
     /// Removes the record from the batch.

@@ -31,9 +31,7 @@ fn point_kind(ix: &Index, m: usize) -> PointKind {
 impl<'a> Metrics<'a> {
     /// Indexes an encoded request for reading and editing.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
-        Ok(Metrics {
-            core: Core::new(Signal::Metrics, bytes)?,
-        })
+        Ok(Metrics { core: Core::new(Signal::Metrics, bytes)? })
     }
 
     /// The request as it came in.
@@ -64,21 +62,13 @@ impl<'a> Metrics<'a> {
     /// Every metric as it came in, in order.
     pub fn metrics(&self) -> impl Iterator<Item = Metric<'a>> + '_ {
         let buf = self.core.buf;
-        self.core
-            .ix
-            .metrics
-            .iter()
-            .map(move |m| Metric::new(m.field.body(buf)))
+        self.core.ix.metrics.iter().map(move |m| Metric::new(m.field.body(buf)))
     }
 
     /// Every resource as it came in, in order.
     pub fn resource_metrics(&self) -> impl Iterator<Item = ResourceMetrics<'a>> + '_ {
         let buf = self.core.buf;
-        self.core
-            .ix
-            .resources
-            .iter()
-            .map(move |r| ResourceMetrics::new(r.field.body(buf)))
+        self.core.ix.resources.iter().map(move |r| ResourceMetrics::new(r.field.body(buf)))
     }
 
     /// Every data point, of every metric, for editing, in order.
@@ -86,20 +76,17 @@ impl<'a> Metrics<'a> {
         let core = &mut self.core;
         let buf = core.buf;
         let ix = &core.ix;
-        ix.items
-            .iter()
-            .zip(core.items.iter_mut())
-            .map(move |(entry, slot)| {
-                let m = entry.parent as usize;
-                let s = ix.metrics[m].scope as usize;
-                DataPointMut {
-                    msg: MessageMut::new(entry.field.body(buf), slot),
-                    kind: point_kind(ix, m),
-                    metric: metric_view(buf, ix, m),
-                    scope: scope_view(buf, ix, s),
-                    resource: resource_view(buf, ix, ix.scopes[s].resource as usize),
-                }
-            })
+        ix.items.iter().zip(core.items.iter_mut()).map(move |(entry, slot)| {
+            let m = entry.parent as usize;
+            let s = ix.metrics[m].scope as usize;
+            DataPointMut {
+                msg: MessageMut::new(entry.field.body(buf), slot),
+                kind: point_kind(ix, m),
+                metric: metric_view(buf, ix, m),
+                scope: scope_view(buf, ix, s),
+                resource: resource_view(buf, ix, ix.scopes[s].resource as usize),
+            }
+        })
     }
 
     /// Every resource, for editing, in order.
@@ -125,11 +112,7 @@ impl<'a> Metrics<'a> {
             let resource = resource_view(buf, ix, r.parts.index);
             r.parts.into_scopes().flat_map(move |s| {
                 let scope = scope_view(buf, ix, s.index);
-                s.into_metrics().map(move |parts| MetricMut {
-                    parts,
-                    resource,
-                    scope,
-                })
+                s.into_metrics().map(move |parts| MetricMut { parts, resource, scope })
             })
         })
     }
@@ -187,22 +170,18 @@ impl ResourceMetricsMut<'_> {
 
     /// Sets resource attribute `key`.
     pub fn set_attribute(&mut self, key: &str, value: impl EncodeValue) {
-        self.resource_mut()
-            .set_attribute(RESOURCE_ATTRIBUTES, key, &value);
+        self.resource_mut().set_attribute(RESOURCE_ATTRIBUTES, key, &value);
     }
 
     /// Removes resource attribute `key`; returns whether it was there.
     pub fn remove_attribute(&mut self, key: &str) -> bool {
-        self.resource_mut()
-            .remove_attribute(RESOURCE_ATTRIBUTES, key)
+        self.resource_mut().remove_attribute(RESOURCE_ATTRIBUTES, key)
     }
 
     /// The scopes of this resource, for editing.
     pub fn scope_metrics_mut(&mut self) -> impl Iterator<Item = ScopeMetricsMut<'_>> + '_ {
         let resource = resource_view(self.parts.buf, self.parts.ix, self.parts.index);
-        self.parts
-            .scopes()
-            .map(move |parts| ScopeMetricsMut { parts, resource })
+        self.parts.scopes().map(move |parts| ScopeMetricsMut { parts, resource })
     }
 
     /// Removes the resource with everything in it.
@@ -247,11 +226,7 @@ impl<'e> ScopeMetricsMut<'e> {
     pub fn metrics_mut(&mut self) -> impl Iterator<Item = MetricMut<'_>> + '_ {
         let resource = self.resource;
         let scope = scope_view(self.parts.buf, self.parts.ix, self.parts.index);
-        self.parts.metrics().map(move |parts| MetricMut {
-            parts,
-            resource,
-            scope,
-        })
+        self.parts.metrics().map(move |parts| MetricMut { parts, resource, scope })
     }
 
     /// Appends an encoded `Metric` (its payload) to the scope.
@@ -343,8 +318,7 @@ impl<'e> MetricMut<'e> {
 
     /// Sets the description.
     pub fn set_description(&mut self, description: &str) {
-        self.header_mut()
-            .set_len(METRIC_DESCRIPTION, description.as_bytes());
+        self.header_mut().set_len(METRIC_DESCRIPTION, description.as_bytes());
     }
 
     /// Sets the unit.
@@ -437,8 +411,7 @@ impl<'e> DataPointMut<'e> {
 
     /// Sets attribute `key` (replacing it in place, or appending it).
     pub fn set_attribute(&mut self, key: &str, value: impl EncodeValue) {
-        self.msg
-            .set_attribute(self.kind.attributes_field(), key, &value);
+        self.msg.set_attribute(self.kind.attributes_field(), key, &value);
     }
 
     /// Removes attribute `key`; returns whether it was there.
@@ -448,8 +421,7 @@ impl<'e> DataPointMut<'e> {
 
     /// Keeps only the attributes for which `keep` returns true.
     pub fn retain_attributes(&mut self, keep: impl FnMut(&str, AnyValue<'_>) -> bool) {
-        self.msg
-            .retain_attributes(self.kind.attributes_field(), keep);
+        self.msg.retain_attributes(self.kind.attributes_field(), keep);
     }
 
     /// Sets `time_unix_nano`.

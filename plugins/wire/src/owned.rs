@@ -285,3 +285,265 @@ impl SpanData {
         out
     }
 }
+
+/// An owned `Resource`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceData {
+    /// `attributes`, e.g. `service.name`.
+    pub attributes: AttributeList,
+    /// `dropped_attributes_count`.
+    pub dropped_attributes_count: u32,
+}
+
+impl ResourceData {
+    /// Encodes the resource as a `Resource` payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        put_attributes(&mut out, 1, &self.attributes);
+        put_uvarint(&mut out, 2, u64::from(self.dropped_attributes_count));
+        out
+    }
+}
+
+/// An owned `InstrumentationScope`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScopeData {
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `attributes`.
+    pub attributes: AttributeList,
+    /// `dropped_attributes_count`.
+    pub dropped_attributes_count: u32,
+}
+
+impl ScopeData {
+    /// Encodes the scope as an `InstrumentationScope` payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        put_bytes(&mut out, 1, self.name.as_bytes());
+        put_bytes(&mut out, 2, self.version.as_bytes());
+        put_attributes(&mut out, 3, &self.attributes);
+        put_uvarint(&mut out, 4, u64::from(self.dropped_attributes_count));
+        out
+    }
+}
+
+/// Writes a resource- or scope-level container: its node (field 1), its items
+/// (field 2) and its schema URL (field 3).
+fn put_container(out: &mut Vec<u8>, node: Option<Vec<u8>>, items: &[Vec<u8>], schema_url: &str) {
+    if let Some(node) = node {
+        put_len_field(out, 1, &node);
+    }
+    for item in items {
+        put_len_field(out, 2, item);
+    }
+    put_bytes(out, 3, schema_url.as_bytes());
+}
+
+macro_rules! owned_request {
+    (
+        $(#[$rdoc:meta])* $Request:ident { $resources:ident: $Resource:ident }
+        $(#[$resdoc:meta])* $Resource2:ident { $scopes:ident: $Scope:ident }
+        $(#[$sdoc:meta])* $Scope2:ident { $items:ident: $Item:ident }
+    ) => {
+        $(#[$rdoc])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $Request {
+            /// The resources, in order.
+            pub $resources: Vec<$Resource>,
+        }
+
+        impl $Request {
+            /// Encodes the whole request, ready to return from a receiver.
+            pub fn encode(&self) -> Vec<u8> {
+                let mut out = Vec::with_capacity(256);
+                for resource in &self.$resources {
+                    put_len_field(&mut out, 1, &resource.encode());
+                }
+                out
+            }
+        }
+
+        $(#[$resdoc])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $Resource {
+            /// The resource, if any.
+            pub resource: Option<ResourceData>,
+            /// The scopes, in order.
+            pub $scopes: Vec<$Scope>,
+            /// `schema_url`.
+            pub schema_url: String,
+        }
+
+        impl $Resource {
+            /// Encodes this resource's payload.
+            pub fn encode(&self) -> Vec<u8> {
+                let mut out = Vec::with_capacity(256);
+                let scopes: Vec<Vec<u8>> = self.$scopes.iter().map(|s| s.encode()).collect();
+                put_container(&mut out, self.resource.as_ref().map(|r| r.encode()), &scopes, &self.schema_url);
+                out
+            }
+        }
+
+        $(#[$sdoc])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $Scope {
+            /// The instrumentation scope, if any.
+            pub scope: Option<ScopeData>,
+            /// The items, in order.
+            pub $items: Vec<$Item>,
+            /// `schema_url`.
+            pub schema_url: String,
+        }
+
+        impl $Scope {
+            /// Encodes this scope's payload.
+            pub fn encode(&self) -> Vec<u8> {
+                let mut out = Vec::with_capacity(256);
+                let items: Vec<Vec<u8>> = self.$items.iter().map(|i| i.encode()).collect();
+                put_container(&mut out, self.scope.as_ref().map(|s| s.encode()), &items, &self.schema_url);
+                out
+            }
+        }
+    };
+}
+
+owned_request! {
+    /// An owned `ExportLogsServiceRequest`.
+    LogsData { resource_logs: ResourceLogsData }
+    /// An owned `ResourceLogs`.
+    ResourceLogsData { scope_logs: ScopeLogsData }
+    /// An owned `ScopeLogs`.
+    ScopeLogsData { log_records: LogRecordData }
+}
+
+owned_request! {
+    /// An owned `ExportTraceServiceRequest`.
+    TracesData { resource_spans: ResourceSpansData }
+    /// An owned `ResourceSpans`.
+    ResourceSpansData { scope_spans: ScopeSpansData }
+    /// An owned `ScopeSpans`.
+    ScopeSpansData { spans: SpanData }
+}
+
+owned_request! {
+    /// An owned `ExportMetricsServiceRequest`.
+    MetricsData { resource_metrics: ResourceMetricsData }
+    /// An owned `ResourceMetrics`.
+    ResourceMetricsData { scope_metrics: ScopeMetricsData }
+    /// An owned `ScopeMetrics`.
+    ScopeMetricsData { metrics: MetricData }
+}
+
+/// An owned `NumberDataPoint`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumberPointData {
+    /// `attributes`.
+    pub attributes: AttributeList,
+    /// `start_time_unix_nano`.
+    pub start_time_unix_nano: u64,
+    /// `time_unix_nano`.
+    pub time_unix_nano: u64,
+    /// The value.
+    pub value: crate::NumberValue,
+    /// `flags`.
+    pub flags: u32,
+}
+
+impl NumberPointData {
+    /// Encodes the point as a `NumberDataPoint` payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        put_fixed64(&mut out, 2, self.start_time_unix_nano);
+        put_fixed64(&mut out, 3, self.time_unix_nano);
+        match self.value {
+            crate::NumberValue::Double(v) => {
+                put_tag(&mut out, 4, I64);
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+            crate::NumberValue::Int(v) => {
+                put_tag(&mut out, 6, I64);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        put_attributes(&mut out, 7, &self.attributes);
+        put_uvarint(&mut out, 8, u64::from(self.flags));
+        out
+    }
+}
+
+/// The data of an owned metric. Histograms, exponential histograms and summaries can
+/// be built as raw payloads with [`MetricKindData::Encoded`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetricKindData {
+    /// A gauge.
+    Gauge(Vec<NumberPointData>),
+    /// A sum.
+    Sum {
+        /// The points.
+        points: Vec<NumberPointData>,
+        /// 1 delta, 2 cumulative.
+        aggregation_temporality: i32,
+        /// Whether the sum only grows.
+        is_monotonic: bool,
+    },
+    /// Any data message, already encoded, with its `Metric` field number (5 gauge,
+    /// 7 sum, 9 histogram, 10 exponential histogram, 11 summary).
+    Encoded(u32, Vec<u8>),
+}
+
+/// An owned `Metric`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricData {
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: String,
+    /// `unit`.
+    pub unit: String,
+    /// The data.
+    pub data: MetricKindData,
+    /// `metadata`.
+    pub metadata: AttributeList,
+}
+
+impl MetricData {
+    /// Encodes the metric as a `Metric` payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        put_bytes(&mut out, 1, self.name.as_bytes());
+        put_bytes(&mut out, 2, self.description.as_bytes());
+        put_bytes(&mut out, 3, self.unit.as_bytes());
+        let mut data = Vec::with_capacity(64);
+        let number = match &self.data {
+            MetricKindData::Gauge(points) => {
+                for p in points {
+                    put_len_field(&mut data, 1, &p.encode());
+                }
+                5
+            }
+            MetricKindData::Sum { points, aggregation_temporality, is_monotonic } => {
+                for p in points {
+                    put_len_field(&mut data, 1, &p.encode());
+                }
+                put_uvarint(&mut data, 2, i64::from(*aggregation_temporality) as u64);
+                put_uvarint(&mut data, 3, u64::from(*is_monotonic));
+                7
+            }
+            MetricKindData::Encoded(number, bytes) => {
+                data.extend_from_slice(bytes);
+                *number
+            }
+        };
+        put_len_field(&mut out, number, &data);
+        put_attributes(&mut out, 12, &self.metadata);
+        out
+    }
+}
+
+/// Builds an attribute list from pairs: `attributes([("env", "prod".into())])`.
+pub fn attributes<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> AttributeList {
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}

@@ -43,22 +43,11 @@ pub(crate) enum Fault {
     /// Groups nested deeper than the reader allows.
     GroupTooDeep,
     /// A known field came with the wrong wire type.
-    WrongWireType {
-        message: &'static str,
-        field: &'static str,
-        found: u8,
-        expected: u8,
-    },
+    WrongWireType { message: &'static str, field: &'static str, found: u8, expected: u8 },
     /// A string field is not UTF-8.
-    InvalidUtf8 {
-        message: &'static str,
-        field: &'static str,
-    },
+    InvalidUtf8 { message: &'static str, field: &'static str },
     /// A packed repeated field whose length is not a multiple of its element width.
-    PackedLength {
-        message: &'static str,
-        field: &'static str,
-    },
+    PackedLength { message: &'static str, field: &'static str },
     /// Messages nested deeper than [`crate::MAX_DEPTH`].
     TooDeep,
     /// The request is larger than the 4 GiB the index can address.
@@ -74,19 +63,15 @@ impl Fault {
             Fault::BadTag => "tag out of range".to_owned(),
             Fault::FieldZero => "field number 0".to_owned(),
             Fault::BadWireType(wt) => format!("invalid wire type {wt}"),
-            Fault::LengthOverrun {
-                declared,
-                available,
-            } => format!("length {declared} exceeds the {available} bytes left"),
+            Fault::LengthOverrun { declared, available } => {
+                format!("length {declared} exceeds the {available} bytes left")
+            }
             Fault::TruncatedFixed { width } => format!("truncated {width}-byte value"),
             Fault::UnbalancedGroup => "unbalanced group".to_owned(),
             Fault::GroupTooDeep => format!("groups nested deeper than {MAX_GROUP_DEPTH}"),
-            Fault::WrongWireType {
-                message,
-                field,
-                found,
-                expected,
-            } => format!("{message}.{field} has wire type {found}, expected {expected}"),
+            Fault::WrongWireType { message, field, found, expected } => {
+                format!("{message}.{field} has wire type {found}, expected {expected}")
+            }
             Fault::InvalidUtf8 { message, field } => {
                 format!("{message}.{field} is not valid UTF-8")
             }
@@ -122,21 +107,13 @@ impl<'a> Reader<'a> {
     /// A reader over all of `buf`.
     #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            end: buf.len(),
-        }
+        Reader { buf, pos: 0, end: buf.len() }
     }
 
     /// A reader over `buf[start..end]`; the caller guarantees the range is inside `buf`.
     #[inline]
     pub(crate) fn range(buf: &'a [u8], start: usize, end: usize) -> Self {
-        Reader {
-            buf,
-            pos: start,
-            end: end.min(buf.len()),
-        }
+        Reader { buf, pos: start, end: end.min(buf.len()) }
     }
 
     /// Whether the cursor has reached the end of its range.
@@ -156,10 +133,18 @@ impl<'a> Reader<'a> {
     pub(crate) fn varint(&mut self) -> Res<u64> {
         let pos = self.pos;
         if pos < self.end {
-            let b = self.buf[pos];
-            if b < 0x80 {
+            let b0 = self.buf[pos];
+            if b0 < 0x80 {
                 self.pos = pos + 1;
-                return Ok(u64::from(b));
+                return Ok(u64::from(b0));
+            }
+            // Two-byte varints (lengths of 128 to 16383 bytes) are common enough.
+            if pos + 1 < self.end {
+                let b1 = self.buf[pos + 1];
+                if b1 < 0x80 {
+                    self.pos = pos + 2;
+                    return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+                }
             }
         }
         self.varint_slow()
@@ -215,13 +200,7 @@ impl<'a> Reader<'a> {
         let len = self.varint()?;
         let available = self.end - self.pos;
         if len > available as u64 {
-            return self.fail(
-                at,
-                Fault::LengthOverrun {
-                    declared: len,
-                    available,
-                },
-            );
+            return self.fail(at, Fault::LengthOverrun { declared: len, available });
         }
         let start = self.pos;
         self.pos = start + len as usize;
@@ -311,137 +290,191 @@ pub(crate) struct Field<'a> {
     pub(crate) end: usize,
 }
 
+/// Reads a varint at `pos` of `buf` leniently: the value and the position after it.
+#[inline(always)]
+fn varint_at(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let b = *buf.get(pos)?;
+    if b < 0x80 {
+        return Some((u64::from(b), pos + 1));
+    }
+    varint_at_slow(buf, pos)
+}
+
+#[inline(never)]
+fn varint_at_slow(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let mut r = Reader::range(buf, pos, buf.len());
+    let v = r.varint().ok()?;
+    Some((v, r.pos))
+}
+
+/// Steps over the field starting at `pos` of the message `buf`: its number, wire type,
+/// where its value starts (for `LEN`, the payload) and where it ends. `None` when the
+/// bytes there are not a well-formed field.
+#[inline(always)]
+pub(crate) fn step(buf: &[u8], pos: usize) -> Option<(u32, u8, usize, usize)> {
+    let tag = *buf.get(pos)?;
+    if !(8..0x80).contains(&tag) {
+        return step_slow(buf, pos);
+    }
+    let number = u32::from(tag >> 3);
+    let body = pos + 1;
+    let end = match tag & 7 {
+        VARINT => varint_at(buf, body)?.1,
+        I64 => body + 8,
+        LEN => {
+            let (len, start) = varint_at(buf, body)?;
+            let end = start.checked_add(usize::try_from(len).ok()?)?;
+            if end > buf.len() {
+                return None;
+            }
+            return Some((number, LEN, start, end));
+        }
+        I32 => body + 4,
+        _ => return step_slow(buf, pos),
+    };
+    if end > buf.len() {
+        return None;
+    }
+    Some((number, tag & 7, body, end))
+}
+
+/// [`step`] for multi-byte tags and groups.
+#[inline(never)]
+fn step_slow(buf: &[u8], pos: usize) -> Option<(u32, u8, usize, usize)> {
+    let mut r = Reader::range(buf, pos, buf.len());
+    let (number, wt) = r.tag().ok()?;
+    let body = r.pos;
+    if wt == LEN {
+        let (s, e) = r.len_delimited().ok()?;
+        return Some((number, wt, s, e));
+    }
+    r.skip(number, wt, pos).ok()?;
+    Some((number, wt, body, r.pos))
+}
+
+/// Decodes the value of a field found by [`step`].
+#[inline(always)]
+fn value_of(buf: &[u8], wt: u8, body: usize, end: usize) -> Value<'_> {
+    match wt {
+        VARINT => Value::Varint(varint_at(buf, body).map_or(0, |(v, _)| v)),
+        I64 => Value::I64(le_u64(&buf[body..end])),
+        LEN => Value::Len(&buf[body..end]),
+        I32 => Value::I32(le_u32(&buf[body..end])),
+        _ => Value::Group,
+    }
+}
+
+#[inline(always)]
+fn le_u64(bytes: &[u8]) -> u64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(raw)
+}
+
+#[inline(always)]
+fn le_u32(bytes: &[u8]) -> u32 {
+    let mut raw = [0u8; 4];
+    raw.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(raw)
+}
+
 /// Iterates the fields of a message leniently: it stops at the first malformed byte.
 ///
 /// Views use this; the host validates requests before anything reads them, so stopping
 /// quietly on garbage is only a guard against panics, not a way to accept bad input.
 #[derive(Clone, Debug)]
 pub(crate) struct Fields<'a> {
-    reader: Reader<'a>,
+    buf: &'a [u8],
+    pos: usize,
 }
 
 impl<'a> Fields<'a> {
     #[inline]
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Fields {
-            reader: Reader::new(bytes),
-        }
-    }
-}
-
-impl<'a> Fields<'a> {
-    #[inline(always)]
-    fn read(&mut self, start: usize) -> Option<Field<'a>> {
-        let r = &mut self.reader;
-        let (number, wt) = r.tag().ok()?;
-        let value = match wt {
-            VARINT => Value::Varint(r.varint().ok()?),
-            I64 => Value::I64(r.fixed64().ok()?),
-            LEN => {
-                let (s, e) = r.len_delimited().ok()?;
-                Value::Len(&r.buf[s..e])
-            }
-            I32 => Value::I32(r.fixed32().ok()?),
-            _ => {
-                r.skip(number, wt, start).ok()?;
-                Value::Group
-            }
-        };
-        Some(Field {
-            number,
-            value,
-            start,
-            end: r.pos,
-        })
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Fields { buf, pos: 0 }
     }
 }
 
 impl<'a> Iterator for Fields<'a> {
     type Item = Field<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Field<'a>> {
-        if self.reader.is_empty() {
-            return None;
-        }
-        let start = self.reader.pos;
-        let field = self.read(start);
-        if field.is_none() {
-            self.reader.pos = self.reader.end;
-        }
-        field
-    }
-}
-
-/// The last occurrence of a length-delimited field (protobuf's "last one wins").
-#[inline]
-pub(crate) fn last_len(bytes: &[u8], number: u32) -> Option<&[u8]> {
-    let mut found = None;
-    for field in Fields::new(bytes) {
-        if field.number == number {
-            if let Value::Len(v) = field.value {
-                found = Some(v);
+        let start = self.pos;
+        match step(self.buf, start) {
+            Some((number, wt, body, end)) => {
+                self.pos = end;
+                Some(Field { number, value: value_of(self.buf, wt, body, end), start, end })
+            }
+            None => {
+                self.pos = self.buf.len();
+                None
             }
         }
     }
-    found
+}
+
+/// The value of the last field `number` with wire type `wt` (protobuf's last-one-wins).
+#[inline(always)]
+fn find_last(bytes: &[u8], number: u32, wt: u8) -> Option<Value<'_>> {
+    let mut pos = 0;
+    let mut found = None;
+    while let Some((n, w, body, end)) = step(bytes, pos) {
+        if n == number && w == wt {
+            found = Some((body, end));
+        }
+        pos = end;
+    }
+    found.map(|(body, end)| value_of(bytes, wt, body, end))
+}
+
+/// The last occurrence of a length-delimited field.
+#[inline]
+pub(crate) fn last_len(bytes: &[u8], number: u32) -> Option<&[u8]> {
+    match find_last(bytes, number, LEN)? {
+        Value::Len(v) => Some(v),
+        _ => None,
+    }
 }
 
 /// The last occurrence of a varint field.
 #[inline]
 pub(crate) fn last_varint(bytes: &[u8], number: u32) -> Option<u64> {
-    let mut found = None;
-    for field in Fields::new(bytes) {
-        if field.number == number {
-            if let Value::Varint(v) = field.value {
-                found = Some(v);
-            }
-        }
+    match find_last(bytes, number, VARINT)? {
+        Value::Varint(v) => Some(v),
+        _ => None,
     }
-    found
 }
 
 /// The last occurrence of a fixed64 field.
 #[inline]
 pub(crate) fn last_fixed64(bytes: &[u8], number: u32) -> Option<u64> {
-    let mut found = None;
-    for field in Fields::new(bytes) {
-        if field.number == number {
-            if let Value::I64(v) = field.value {
-                found = Some(v);
-            }
-        }
+    match find_last(bytes, number, I64)? {
+        Value::I64(v) => Some(v),
+        _ => None,
     }
-    found
 }
 
 /// The last occurrence of a fixed32 field.
 #[inline]
 pub(crate) fn last_fixed32(bytes: &[u8], number: u32) -> Option<u32> {
-    let mut found = None;
-    for field in Fields::new(bytes) {
-        if field.number == number {
-            if let Value::I32(v) = field.value {
-                found = Some(v);
-            }
-        }
+    match find_last(bytes, number, I32)? {
+        Value::I32(v) => Some(v),
+        _ => None,
     }
-    found
 }
 
 /// The last occurrence of a string field, or `""` when absent or not UTF-8.
 #[inline]
 pub(crate) fn last_str(bytes: &[u8], number: u32) -> &str {
-    last_len(bytes, number)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("")
+    last_len(bytes, number).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
 }
 
 /// How many bytes `value` takes as a varint.
 #[inline]
 pub(crate) fn varint_len(value: u64) -> usize {
     // Each byte carries seven bits; `| 1` makes zero take one byte.
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Appends `value` as a varint.
@@ -506,13 +539,7 @@ mod tests {
     fn an_eleven_byte_varint_is_rejected_at_its_start() {
         let buf = [0xffu8; 11];
         let mut reader = Reader::new(&buf);
-        assert_eq!(
-            reader.varint(),
-            Err(Box::new(Failure {
-                offset: 0,
-                fault: Fault::OverlongVarint
-            }))
-        );
+        assert_eq!(reader.varint(), Err(Box::new(Failure { offset: 0, fault: Fault::OverlongVarint })));
     }
 
     #[test]

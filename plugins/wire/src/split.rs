@@ -19,22 +19,14 @@ struct Chunk<'a> {
 
 impl Chunk<'_> {
     fn contains(&self, items: (u32, u32)) -> bool {
-        if items.0 == items.1 {
-            self.keep_empty(items.0)
-        } else {
-            self.lo <= items.0 && items.1 <= self.hi
-        }
+        if items.0 == items.1 { self.keep_empty(items.0) } else { self.lo <= items.0 && items.1 <= self.hi }
     }
 }
 
 impl Source for Chunk<'_> {
     fn item(&self, i: usize) -> Option<&[u8]> {
         let i32 = i as u32;
-        if i32 >= self.lo && i32 < self.hi {
-            Some(self.ix.items[i].field.body(self.buf))
-        } else {
-            None
-        }
+        if i32 >= self.lo && i32 < self.hi { Some(self.ix.items[i].field.body(self.buf)) } else { None }
     }
 
     fn resource_untouched(&self, i: usize) -> bool {
@@ -104,12 +96,7 @@ pub(crate) fn split(signal: Signal, bytes: &[u8], max_items: usize) -> Vec<Vec<u
             empty_lo: if k == 0 { 0 } else { lo },
             empty_hi: if k + 1 == chunks { u32::MAX } else { hi },
         };
-        let assembler = Assembler {
-            buf: bytes,
-            ix: &ix,
-            headers: &headers,
-            src: &chunk,
-        };
+        let assembler = Assembler { buf: bytes, ix: &ix, headers: &headers, src: &chunk };
         // Each chunk holds about its share of the input, plus re-framing.
         let mut request = Vec::with_capacity(bytes.len() / chunks as usize + 256);
         if k == 0 {

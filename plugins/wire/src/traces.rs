@@ -26,11 +26,7 @@ pub struct SpanMut<'e> {
 
 impl<'e> SpanMut<'e> {
     fn new(msg: MessageMut<'e>, resource: Resource<'e>, scope: Scope<'e>) -> Self {
-        SpanMut {
-            msg,
-            resource,
-            scope,
-        }
+        SpanMut { msg, resource, scope }
     }
 
     /// The span as edited so far.
@@ -130,8 +126,7 @@ impl<'e> SpanMut<'e> {
 
     /// Sets `dropped_attributes_count`.
     pub fn set_dropped_attributes_count(&mut self, count: u32) {
-        self.msg
-            .set_varint(SPAN_DROPPED_ATTRIBUTES, u64::from(count));
+        self.msg.set_varint(SPAN_DROPPED_ATTRIBUTES, u64::from(count));
     }
 
     /// Sets the status; see [`crate::status_code`].

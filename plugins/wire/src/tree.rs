@@ -128,11 +128,8 @@ impl<'e> Iterator for ScopePartsIter<'e> {
         let slot = self.slots.next()?;
         let index = self.next;
         self.next += 1;
-        let metric_count = if self.ix.signal == crate::Signal::Metrics {
-            (entry.children.1 - entry.children.0) as usize
-        } else {
-            0
-        };
+        let metric_count =
+            if self.ix.signal == crate::Signal::Metrics { (entry.children.1 - entry.children.0) as usize } else { 0 };
         Some(ScopeParts {
             buf: self.buf,
             ix: self.ix,
@@ -148,10 +145,7 @@ impl<'e> ScopeParts<'e> {
     /// The items of this scope with their global indices.
     pub(crate) fn items(&mut self) -> impl Iterator<Item = (usize, &mut Slot)> + '_ {
         let first = self.ix.scopes[self.index].items.0 as usize;
-        self.items
-            .iter_mut()
-            .enumerate()
-            .map(move |(i, slot)| (first + i, slot))
+        self.items.iter_mut().enumerate().map(move |(i, slot)| (first + i, slot))
     }
 
     /// The metrics of this scope.
@@ -221,9 +215,6 @@ impl<'e> MetricParts<'e> {
     /// The data points of this metric with their global indices.
     pub(crate) fn items(&mut self) -> impl Iterator<Item = (usize, &mut Slot)> + '_ {
         let first = self.ix.metrics[self.index].points.0 as usize;
-        self.items
-            .iter_mut()
-            .enumerate()
-            .map(move |(i, slot)| (first + i, slot))
+        self.items.iter_mut().enumerate().map(move |(i, slot)| (first + i, slot))
     }
 }

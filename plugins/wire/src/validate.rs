@@ -86,18 +86,10 @@ enum M {
 use Kind::{Bytes, Fixed32, Fixed64, Msg, PackedFixed64, PackedVarint, Str, Varint};
 
 const LOGS_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceLogs), "resource_logs")];
-const RESOURCE_LOGS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Resource), "resource"),
-    fd(Msg(M::ScopeLogs), "scope_logs"),
-    fd(Str, "schema_url"),
-];
-const SCOPE_LOGS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Scope), "scope"),
-    fd(Kind::Item(M::LogRecord), "log_records"),
-    fd(Str, "schema_url"),
-];
+const RESOURCE_LOGS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeLogs), "scope_logs"), fd(Str, "schema_url")];
+const SCOPE_LOGS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Kind::Item(M::LogRecord), "log_records"), fd(Str, "schema_url")];
 const LOG_RECORD: &[Fd] = &[
     UNKNOWN,
     fd(Fixed64, "time_unix_nano"),
@@ -114,18 +106,10 @@ const LOG_RECORD: &[Fd] = &[
     fd(Str, "event_name"),
 ];
 const TRACES_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceSpans), "resource_spans")];
-const RESOURCE_SPANS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Resource), "resource"),
-    fd(Msg(M::ScopeSpans), "scope_spans"),
-    fd(Str, "schema_url"),
-];
-const SCOPE_SPANS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Scope), "scope"),
-    fd(Kind::Item(M::Span), "spans"),
-    fd(Str, "schema_url"),
-];
+const RESOURCE_SPANS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeSpans), "scope_spans"), fd(Str, "schema_url")];
+const SCOPE_SPANS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Kind::Item(M::Span), "spans"), fd(Str, "schema_url")];
 const SPAN: &[Fd] = &[
     UNKNOWN,
     fd(Bytes, "trace_id"),
@@ -162,22 +146,11 @@ const LINK: &[Fd] = &[
     fd(Fixed32, "flags"),
 ];
 const STATUS: &[Fd] = &[UNKNOWN, UNKNOWN, fd(Str, "message"), fd(Varint, "code")];
-const METRICS_REQUEST: &[Fd] = &[
-    UNKNOWN,
-    fd(Kind::Resource(M::ResourceMetrics), "resource_metrics"),
-];
-const RESOURCE_METRICS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Resource), "resource"),
-    fd(Msg(M::ScopeMetrics), "scope_metrics"),
-    fd(Str, "schema_url"),
-];
-const SCOPE_METRICS: &[Fd] = &[
-    UNKNOWN,
-    fd(Msg(M::Scope), "scope"),
-    fd(Msg(M::Metric), "metrics"),
-    fd(Str, "schema_url"),
-];
+const METRICS_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceMetrics), "resource_metrics")];
+const RESOURCE_METRICS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeMetrics), "scope_metrics"), fd(Str, "schema_url")];
+const SCOPE_METRICS: &[Fd] =
+    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Msg(M::Metric), "metrics"), fd(Str, "schema_url")];
 const METRIC: &[Fd] = &[
     UNKNOWN,
     fd(Str, "name"),
@@ -200,16 +173,10 @@ const SUM: &[Fd] = &[
     fd(Varint, "aggregation_temporality"),
     fd(Varint, "is_monotonic"),
 ];
-const HISTOGRAM: &[Fd] = &[
-    UNKNOWN,
-    fd(Kind::Item(M::HistogramDataPoint), "data_points"),
-    fd(Varint, "aggregation_temporality"),
-];
-const EXPONENTIAL_HISTOGRAM: &[Fd] = &[
-    UNKNOWN,
-    fd(Kind::Item(M::ExponentialHistogramDataPoint), "data_points"),
-    fd(Varint, "aggregation_temporality"),
-];
+const HISTOGRAM: &[Fd] =
+    &[UNKNOWN, fd(Kind::Item(M::HistogramDataPoint), "data_points"), fd(Varint, "aggregation_temporality")];
+const EXPONENTIAL_HISTOGRAM: &[Fd] =
+    &[UNKNOWN, fd(Kind::Item(M::ExponentialHistogramDataPoint), "data_points"), fd(Varint, "aggregation_temporality")];
 const SUMMARY: &[Fd] = &[UNKNOWN, fd(Kind::Item(M::SummaryDataPoint), "data_points")];
 const NUMBER_DATA_POINT: &[Fd] = &[
     UNKNOWN,
@@ -254,11 +221,7 @@ const EXPONENTIAL_HISTOGRAM_DATA_POINT: &[Fd] = &[
     fd(Fixed64, "max"),
     fd(Fixed64, "zero_threshold"),
 ];
-const BUCKETS: &[Fd] = &[
-    UNKNOWN,
-    fd(Varint, "offset"),
-    fd(PackedVarint, "bucket_counts"),
-];
+const BUCKETS: &[Fd] = &[UNKNOWN, fd(Varint, "offset"), fd(PackedVarint, "bucket_counts")];
 const SUMMARY_DATA_POINT: &[Fd] = &[
     UNKNOWN,
     UNKNOWN,
@@ -270,11 +233,7 @@ const SUMMARY_DATA_POINT: &[Fd] = &[
     fd(Msg(M::KeyValue), "attributes"),
     fd(Varint, "flags"),
 ];
-const VALUE_AT_QUANTILE: &[Fd] = &[
-    UNKNOWN,
-    fd(Fixed64, "quantile"),
-    fd(Fixed64, "value"),
-];
+const VALUE_AT_QUANTILE: &[Fd] = &[UNKNOWN, fd(Fixed64, "quantile"), fd(Fixed64, "value")];
 const EXEMPLAR: &[Fd] = &[
     UNKNOWN,
     UNKNOWN,
@@ -291,13 +250,8 @@ const RESOURCE: &[Fd] = &[
     fd(Varint, "dropped_attributes_count"),
     fd(Msg(M::EntityRef), "entity_refs"),
 ];
-const ENTITY_REF: &[Fd] = &[
-    UNKNOWN,
-    fd(Str, "schema_url"),
-    fd(Str, "type"),
-    fd(Str, "id_keys"),
-    fd(Str, "description_keys"),
-];
+const ENTITY_REF: &[Fd] =
+    &[UNKNOWN, fd(Str, "schema_url"), fd(Str, "type"), fd(Str, "id_keys"), fd(Str, "description_keys")];
 const SCOPE: &[Fd] = &[
     UNKNOWN,
     fd(Str, "name"),
@@ -305,12 +259,7 @@ const SCOPE: &[Fd] = &[
     fd(Msg(M::KeyValue), "attributes"),
     fd(Varint, "dropped_attributes_count"),
 ];
-const KEY_VALUE: &[Fd] = &[
-    UNKNOWN,
-    fd(Str, "key"),
-    fd(Msg(M::AnyValue), "value"),
-    fd(Varint, "key_strindex"),
-];
+const KEY_VALUE: &[Fd] = &[UNKNOWN, fd(Str, "key"), fd(Msg(M::AnyValue), "value"), fd(Varint, "key_strindex")];
 const ANY_VALUE: &[Fd] = &[
     UNKNOWN,
     fd(Str, "string_value"),
@@ -422,13 +371,7 @@ fn check_utf8(bytes: &[u8], at: usize, message: M, field: &'static str) -> Res<(
     if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
         Ok(())
     } else {
-        fail(
-            at,
-            Fault::InvalidUtf8 {
-                message: message.name(),
-                field,
-            },
-        )
+        fail(at, Fault::InvalidUtf8 { message: message.name(), field })
     }
 }
 
@@ -437,15 +380,7 @@ fn expect(wt: u8, expected: u8, at: usize, message: M, field: &'static str) -> R
     if wt == expected {
         Ok(())
     } else {
-        fail(
-            at,
-            Fault::WrongWireType {
-                message: message.name(),
-                field,
-                found: wt,
-                expected,
-            },
-        )
+        fail(at, Fault::WrongWireType { message: message.name(), field, found: wt, expected })
     }
 }
 
@@ -520,13 +455,7 @@ impl Validator<'_> {
                 LEN => {
                     let (s, e) = r.len_delimited()?;
                     if (e - s) % 8 != 0 {
-                        return fail(
-                            s,
-                            Fault::PackedLength {
-                                message: m.name(),
-                                field: fd.name,
-                            },
-                        );
+                        return fail(s, Fault::PackedLength { message: m.name(), field: fd.name });
                     }
                 }
                 _ => expect(wt, LEN, at, m, fd.name)?,
@@ -698,10 +627,7 @@ pub(crate) fn validate(signal: Signal, bytes: &[u8]) -> Res<Counts> {
         Signal::Traces => M::TracesRequest,
         Signal::Metrics => M::MetricsRequest,
     };
-    let mut v = Validator {
-        buf: bytes,
-        counts: Counts::default(),
-    };
+    let mut v = Validator { buf: bytes, counts: Counts::default() };
     v.message(root, 0, bytes.len(), 0)?;
     Ok(v.counts)
 }

@@ -27,9 +27,7 @@ impl<'a> AnyValue<'a> {
         let mut value = ValueRef::Empty;
         for field in Fields::new(self.bytes) {
             value = match (field.number, field.value) {
-                (1, pb::Value::Len(b)) => std::str::from_utf8(b)
-                    .map(ValueRef::Str)
-                    .unwrap_or(ValueRef::Empty),
+                (1, pb::Value::Len(b)) => std::str::from_utf8(b).map(ValueRef::Str).unwrap_or(ValueRef::Empty),
                 (2, pb::Value::Varint(v)) => ValueRef::Bool(v != 0),
                 (3, pb::Value::Varint(v)) => ValueRef::Int(v as i64),
                 (4, pb::Value::I64(v)) => ValueRef::Double(f64::from_bits(v)),
@@ -169,7 +167,8 @@ impl<'a> KvList<'a> {
 /// The `(key, value)` pairs of a repeated `KeyValue` field, in order.
 #[derive(Clone, Debug)]
 pub struct Attributes<'a> {
-    fields: Fields<'a>,
+    bytes: &'a [u8],
+    pos: usize,
     number: u32,
 }
 
@@ -177,7 +176,8 @@ impl<'a> Attributes<'a> {
     /// The `KeyValue`s in field `number` of the message `bytes`.
     pub fn new(bytes: &'a [u8], number: u32) -> Self {
         Attributes {
-            fields: Fields::new(bytes),
+            bytes,
+            pos: 0,
             number,
         }
     }
@@ -198,17 +198,17 @@ impl<'a> Iterator for Attributes<'a> {
     type Item = (&'a str, AnyValue<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        for field in self.fields.by_ref() {
-            if field.number != self.number {
-                continue;
-            }
-            if let pb::Value::Len(kv) = field.value {
-                let (key, value) = split_key_value(kv);
+        let bytes = self.bytes;
+        while let Some((n, wt, body, end)) = pb::step(bytes, self.pos) {
+            self.pos = end;
+            if n == self.number && wt == pb::LEN {
+                let (key, value) = split_key_value(&bytes[body..end]);
                 if let Ok(key) = std::str::from_utf8(key) {
                     return Some((key, AnyValue::new(value)));
                 }
             }
         }
+        self.pos = bytes.len();
         None
     }
 }
@@ -216,6 +216,20 @@ impl<'a> Iterator for Attributes<'a> {
 /// The key and value payloads of an encoded `KeyValue` (empty when absent).
 #[inline]
 pub(crate) fn split_key_value(kv: &[u8]) -> (&[u8], &[u8]) {
+    // The usual layout: a short key, then the value, and nothing else.
+    if let [0x0a, len, rest @ ..] = kv
+        && *len < 0x80
+        && let Some((key, after)) = rest.split_at_checked(*len as usize)
+        && let Some((2, pb::LEN, body, end)) = pb::step(after, 0)
+        && end == after.len()
+    {
+        return (key, &after[body..end]);
+    }
+    split_key_value_slow(kv)
+}
+
+#[inline(never)]
+fn split_key_value_slow(kv: &[u8]) -> (&[u8], &[u8]) {
     let mut key: &[u8] = &[];
     let mut value: &[u8] = &[];
     for field in Fields::new(kv) {
@@ -228,25 +242,19 @@ pub(crate) fn split_key_value(kv: &[u8]) -> (&[u8], &[u8]) {
     (key, value)
 }
 
-/// The key of an encoded `KeyValue`, quickly: the common layout has it first.
-#[inline]
+/// The key of an encoded `KeyValue`, quickly: every encoder writes the key first, and
+/// once, so when the payload starts with a short key that key is taken as it is (a
+/// second key field, which no encoder writes, would be ignored). Anything else takes
+/// the careful, last-one-wins path.
+#[inline(always)]
 pub(crate) fn key_of(kv: &[u8]) -> &[u8] {
-    if let [0x0a, len, rest @ ..] = kv {
-        let len = *len as usize;
-        // A one-byte length and no second key field later is the usual case;
-        // anything else takes the careful path.
-        if len < 0x80 && len <= rest.len() {
-            let after = &rest[len..];
-            if !has_field(after, 1) {
-                return &rest[..len];
-            }
-        }
+    if let [0x0a, len, rest @ ..] = kv
+        && let Some(key) = rest.get(..*len as usize)
+        && *len < 0x80
+    {
+        return key;
     }
     split_key_value(kv).0
-}
-
-fn has_field(bytes: &[u8], number: u32) -> bool {
-    Fields::new(bytes).any(|f| f.number == number)
 }
 
 /// A borrowed attribute value: what a view decodes to, and what setters accept.
@@ -284,11 +292,7 @@ impl ValueRef<'_> {
             ValueRef::Double(v) => Value::Double(v),
             ValueRef::Bytes(v) => Value::Bytes(v.to_vec()),
             ValueRef::Array(a) => Value::Array(a.iter().map(|v| v.to_value()).collect()),
-            ValueRef::KvList(l) => Value::KvList(
-                l.iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_value()))
-                    .collect(),
-            ),
+            ValueRef::KvList(l) => Value::KvList(l.iter().map(|(k, v)| (k.to_owned(), v.to_value())).collect()),
             ValueRef::Encoded(b) => AnyValue::new(b).to_value(),
         }
     }
@@ -443,17 +447,11 @@ impl EncodeValue for Value {
 }
 
 fn array_len(items: &[Value]) -> usize {
-    items
-        .iter()
-        .map(|v| len_field_len(1, v.encoded_len()))
-        .sum()
+    items.iter().map(|v| len_field_len(1, v.encoded_len())).sum()
 }
 
 fn kvlist_len(entries: &[(String, Value)]) -> usize {
-    entries
-        .iter()
-        .map(|(k, v)| len_field_len(1, key_value_len(k, v)))
-        .sum()
+    entries.iter().map(|(k, v)| len_field_len(1, key_value_len(k, v))).sum()
 }
 
 impl EncodeValue for AnyValue<'_> {
@@ -559,12 +557,7 @@ pub(crate) fn key_value_len<V: EncodeValue + ?Sized>(key: &str, value: &V) -> us
 }
 
 /// Appends a `KeyValue { key, value }` as field `number` of the enclosing message.
-pub(crate) fn put_key_value<V: EncodeValue + ?Sized>(
-    out: &mut Vec<u8>,
-    number: u32,
-    key: &str,
-    value: &V,
-) {
+pub(crate) fn put_key_value<V: EncodeValue + ?Sized>(out: &mut Vec<u8>, number: u32, key: &str, value: &V) {
     let value_len = value.encoded_len();
     let len = len_field_len(1, key.len()) + len_field_len(2, value_len);
     pb::put_len_header(out, number, len);
@@ -583,11 +576,6 @@ pub fn encode_any_value<V: EncodeValue + ?Sized>(value: &V) -> Vec<u8> {
 /// Appends `KeyValue { key, value }` as field `number` of the message being built in
 /// `out` (tag and length included): `number` is 6 for log record attributes, 9 for
 /// span attributes, and so on.
-pub fn encode_key_value<V: EncodeValue + ?Sized>(
-    out: &mut Vec<u8>,
-    number: u32,
-    key: &str,
-    value: &V,
-) {
+pub fn encode_key_value<V: EncodeValue + ?Sized>(out: &mut Vec<u8>, number: u32, key: &str, value: &V) {
     put_key_value(out, number, key, value);
 }

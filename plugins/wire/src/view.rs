@@ -256,9 +256,7 @@ impl<'a> Span<'a> {
 
     /// The status; an absent status reads as code unset with no message.
     pub fn status(&self) -> Status<'a> {
-        Status {
-            bytes: last_len(self.bytes, SPAN_STATUS).unwrap_or(&[]),
-        }
+        Status { bytes: last_len(self.bytes, SPAN_STATUS).unwrap_or(&[]) }
     }
 }
 
@@ -535,10 +533,9 @@ impl<'a> Metric<'a> {
     /// 2 cumulative).
     pub fn aggregation_temporality(&self) -> i32 {
         match self.data() {
-            Some((
-                MetricKind::Sum | MetricKind::Histogram | MetricKind::ExponentialHistogram,
-                data,
-            )) => last_varint(data, 2).map_or(0, |v| v as i32),
+            Some((MetricKind::Sum | MetricKind::Histogram | MetricKind::ExponentialHistogram, data)) => {
+                last_varint(data, 2).map_or(0, |v| v as i32)
+            }
             _ => 0,
         }
     }
@@ -724,10 +721,7 @@ impl<'a> DataPoint<'a> {
         if self.kind != PointKind::Histogram {
             return Vec::new();
         }
-        fixed64s(self.bytes, 7)
-            .into_iter()
-            .map(f64::from_bits)
-            .collect()
+        fixed64s(self.bytes, 7).into_iter().map(f64::from_bits).collect()
     }
 
     /// `scale` of an exponential histogram point.
@@ -752,12 +746,7 @@ impl<'a> DataPoint<'a> {
             return Vec::new();
         }
         repeated(self.bytes, 6)
-            .map(|q| {
-                (
-                    f64::from_bits(last_fixed64(q, 1).unwrap_or(0)),
-                    f64::from_bits(last_fixed64(q, 2).unwrap_or(0)),
-                )
-            })
+            .map(|q| (f64::from_bits(last_fixed64(q, 1).unwrap_or(0)), f64::from_bits(last_fixed64(q, 2).unwrap_or(0))))
             .collect()
     }
 

@@ -1,8 +1,6 @@
 //! Edits decode, with prost, to exactly the messages expected.
 
-use aegis_wire::{
-    LogRecordData, Logs, Metrics, Outcome, Signal, SpanData, Traces, Value, ValueRef, validate,
-};
+use aegis_wire::{LogRecordData, Logs, Metrics, Outcome, Signal, SpanData, Traces, Value, ValueRef, validate};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -29,10 +27,7 @@ fn decode_logs(outcome: Outcome) -> ExportLogsServiceRequest {
 fn all_records(
     req: &mut ExportLogsServiceRequest,
 ) -> impl Iterator<Item = &mut opentelemetry_proto::tonic::logs::v1::LogRecord> {
-    req.resource_logs
-        .iter_mut()
-        .flat_map(|r| &mut r.scope_logs)
-        .flat_map(|s| &mut s.log_records)
+    req.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records)
 }
 
 #[test]
@@ -56,8 +51,7 @@ fn views_read_every_field_of_a_log_record() {
     assert_eq!(ours.len(), theirs.len());
     for (data, (_, _, _, _, rec)) in ours.iter().zip(&theirs) {
         // Encoding the owned copy must give back exactly the prost record.
-        let decoded =
-            opentelemetry_proto::tonic::logs::v1::LogRecord::decode(&data.encode()[..]).unwrap();
+        let decoded = opentelemetry_proto::tonic::logs::v1::LogRecord::decode(&data.encode()[..]).unwrap();
         assert_eq!(&decoded, rec);
     }
     let first = logs.records().next().unwrap();
@@ -65,24 +59,11 @@ fn views_read_every_field_of_a_log_record() {
     assert_eq!(first.attribute("http.status_code").unwrap().as_int(), Some(201));
     assert_eq!(first.attribute("cached").unwrap().as_bool(), Some(false));
     assert_eq!(first.attribute("duration").unwrap().as_double(), Some(1.5));
-    assert_eq!(
-        first.attribute("payload").unwrap().get(),
-        ValueRef::Bytes(&[1, 2, 3, 1])
-    );
+    assert_eq!(first.attribute("payload").unwrap().get(), ValueRef::Bytes(&[1, 2, 3, 1]));
     let body = first.body().unwrap().as_kvlist().unwrap();
     assert_eq!(body.get("msg").unwrap().as_str(), Some("structured"));
-    let nested: Vec<Value> = body
-        .get("nested")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.to_value())
-        .collect();
-    assert_eq!(
-        nested,
-        vec![Value::Int(1), Value::Str("two".into()), Value::Int(3)]
-    );
+    let nested: Vec<Value> = body.get("nested").unwrap().as_array().unwrap().iter().map(|v| v.to_value()).collect();
+    assert_eq!(nested, vec![Value::Int(1), Value::Str("two".into()), Value::Int(3)]);
 }
 
 #[test]
@@ -163,10 +144,7 @@ fn values_of_every_type_can_be_set_and_copied_between_records() {
         record.set_attribute("double", 2.5);
         record.set_attribute("bool", true);
         record.set_attribute("bytes", ValueRef::Bytes(&[9, 9]));
-        record.set_attribute(
-            "list",
-            Value::KvList(vec![("a".into(), Value::Array(vec![Value::Int(1)]))]),
-        );
+        record.set_attribute("list", Value::KvList(vec![("a".into(), Value::Array(vec![Value::Int(1)]))]));
         let body = record.body().unwrap().to_value();
         record.set_attribute("body_copy", &body);
     }
@@ -176,35 +154,16 @@ fn values_of_every_type_can_be_set_and_copied_between_records() {
         let body = record.body.clone().unwrap();
         record.attributes.extend([
             kv("int", i(7)),
-            kv(
-                "double",
-                AnyValue {
-                    value: Some(any_value::Value::DoubleValue(2.5)),
-                },
-            ),
-            kv(
-                "bool",
-                AnyValue {
-                    value: Some(any_value::Value::BoolValue(true)),
-                },
-            ),
-            kv(
-                "bytes",
-                AnyValue {
-                    value: Some(any_value::Value::BytesValue(vec![9, 9])),
-                },
-            ),
+            kv("double", AnyValue { value: Some(any_value::Value::DoubleValue(2.5)) }),
+            kv("bool", AnyValue { value: Some(any_value::Value::BoolValue(true)) }),
+            kv("bytes", AnyValue { value: Some(any_value::Value::BytesValue(vec![9, 9])) }),
             kv(
                 "list",
                 AnyValue {
                     value: Some(any_value::Value::KvlistValue(KeyValueList {
                         values: vec![kv(
                             "a",
-                            AnyValue {
-                                value: Some(any_value::Value::ArrayValue(ArrayValue {
-                                    values: vec![i(1)],
-                                })),
-                            },
+                            AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![i(1)] })) },
                         )],
                     })),
                 },
@@ -276,12 +235,7 @@ fn records_can_be_added_to_a_scope_from_owned_data() {
     let got = decode_logs(logs.finish());
     let mut added = req.resource_logs[0].scope_logs[0].log_records[0].clone();
     added.severity_text = "COPY".into();
-    added.attributes.push(kv(
-        "copied",
-        AnyValue {
-            value: Some(any_value::Value::BoolValue(true)),
-        },
-    ));
+    added.attributes.push(kv("copied", AnyValue { value: Some(any_value::Value::BoolValue(true)) }));
     for r in &mut req.resource_logs {
         for s in &mut r.scope_logs {
             s.log_records.push(added.clone());
@@ -299,10 +253,7 @@ fn resource_and_scope_edits_touch_only_their_messages() {
     let mut first = resources.next().unwrap();
     first.set_attribute("deployment.environment", "prod");
     assert!(first.remove_attribute("host.name"));
-    assert_eq!(
-        first.attribute("deployment.environment").unwrap().as_str(),
-        Some("prod")
-    );
+    assert_eq!(first.attribute("deployment.environment").unwrap().as_str(), Some("prod"));
     for mut scope in first.scope_logs_mut() {
         scope.set_name("renamed");
         scope.set_attribute("tier", 1);
@@ -331,12 +282,7 @@ fn a_resource_without_a_resource_message_gets_one_when_edited() {
         resource.set_attribute("added", "yes");
     }
     let got = decode_logs(logs.finish());
-    req.resource_logs[0]
-        .resource
-        .as_mut()
-        .unwrap()
-        .attributes
-        .push(kv("added", s("yes")));
+    req.resource_logs[0].resource.as_mut().unwrap().attributes.push(kv("added", s("yes")));
     req.resource_logs[1].resource = Some(opentelemetry_proto::tonic::resource::v1::Resource {
         attributes: vec![kv("added", s("yes"))],
         ..Default::default()
@@ -373,9 +319,7 @@ fn concatenated_requests_edit_as_one() {
         record.set_attribute("env", "prod");
     }
     let got = decode_logs(logs.finish());
-    let mut expected = ExportLogsServiceRequest {
-        resource_logs: [a.resource_logs, b.resource_logs].concat(),
-    };
+    let mut expected = ExportLogsServiceRequest { resource_logs: [a.resource_logs, b.resource_logs].concat() };
     for record in all_records(&mut expected) {
         record.attributes.push(kv("env", s("prod")));
     }
@@ -421,18 +365,10 @@ fn span_edits_decode_to_the_expected_spans() {
     }
     let got = decode_traces(traces.finish());
     req.resource_spans[0].scope_spans[0].spans.remove(1);
-    for sp in req
-        .resource_spans
-        .iter_mut()
-        .flat_map(|r| &mut r.scope_spans)
-        .flat_map(|s| &mut s.spans)
-    {
+    for sp in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
         sp.name = "renamed".into();
         sp.attributes[1] = kv("http.route", s("/hidden"));
-        sp.status = Some(Status {
-            message: "boom".into(),
-            code: 2,
-        });
+        sp.status = Some(Status { message: "boom".into(), code: 2 });
         sp.kind = 3;
         sp.events.clear();
     }
@@ -446,8 +382,7 @@ fn spans_round_trip_through_owned_data() {
     let traces = Traces::parse(&bytes).unwrap();
     for (view, (_, _, span)) in traces.spans().zip(flat_spans(&req)) {
         let data = SpanData::from_view(&view);
-        let decoded =
-            opentelemetry_proto::tonic::trace::v1::Span::decode(&data.encode()[..]).unwrap();
+        let decoded = opentelemetry_proto::tonic::trace::v1::Span::decode(&data.encode()[..]).unwrap();
         assert_eq!(decoded, span);
         assert_eq!(view.name(), span.name);
         assert_eq!(view.events().count(), 1);
@@ -470,28 +405,14 @@ fn data_point_attribute_edits_apply_to_every_point_type() {
         point.set_attribute("env", "prod");
     }
     let got = decode_metrics(metrics.finish());
-    for metric in req
-        .resource_metrics
-        .iter_mut()
-        .flat_map(|r| &mut r.scope_metrics)
-        .flat_map(|s| &mut s.metrics)
-    {
+    for metric in req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics) {
         let env = kv("env", s("prod"));
         match metric.data.as_mut().unwrap() {
             Data::Gauge(g) => g.data_points.iter_mut().for_each(|p| p.attributes.push(env.clone())),
             Data::Sum(x) => x.data_points.iter_mut().for_each(|p| p.attributes.push(env.clone())),
-            Data::Histogram(x) => x
-                .data_points
-                .iter_mut()
-                .for_each(|p| p.attributes.push(env.clone())),
-            Data::ExponentialHistogram(x) => x
-                .data_points
-                .iter_mut()
-                .for_each(|p| p.attributes.push(env.clone())),
-            Data::Summary(x) => x
-                .data_points
-                .iter_mut()
-                .for_each(|p| p.attributes.push(env.clone())),
+            Data::Histogram(x) => x.data_points.iter_mut().for_each(|p| p.attributes.push(env.clone())),
+            Data::ExponentialHistogram(x) => x.data_points.iter_mut().for_each(|p| p.attributes.push(env.clone())),
+            Data::Summary(x) => x.data_points.iter_mut().for_each(|p| p.attributes.push(env.clone())),
         }
     }
     assert_eq!(got, req);
@@ -518,11 +439,7 @@ fn metrics_whose_points_are_all_removed_disappear_and_renames_apply() {
         }
     }
     let got = decode_metrics(metrics.finish());
-    for sm in req
-        .resource_metrics
-        .iter_mut()
-        .flat_map(|r| &mut r.scope_metrics)
-    {
+    for sm in req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics) {
         sm.metrics.retain(|m| m.name != "gauge" && m.name != "summary");
         for m in &mut sm.metrics {
             if m.name == "sum" {
@@ -551,18 +468,10 @@ fn number_point_values_can_be_rewritten() {
     }
     let got = decode_metrics(metrics.finish());
     use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as N;
-    for m in req
-        .resource_metrics
-        .iter_mut()
-        .flat_map(|r| &mut r.scope_metrics)
-        .flat_map(|s| &mut s.metrics)
-    {
+    for m in req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics) {
         match m.data.as_mut().unwrap() {
             Data::Gauge(g) => g.data_points.iter_mut().for_each(|p| p.value = Some(N::AsInt(99))),
-            Data::Sum(x) => x
-                .data_points
-                .iter_mut()
-                .for_each(|p| p.value = Some(N::AsDouble(0.25))),
+            Data::Sum(x) => x.data_points.iter_mut().for_each(|p| p.value = Some(N::AsDouble(0.25))),
             _ => {}
         }
     }
@@ -589,13 +498,7 @@ fn metric_views_read_values_of_every_kind() {
     assert_eq!((p.scale(), p.zero_count()), (-3, 1));
     let sum = all.iter().find(|m| m.name() == "sum").unwrap();
     assert!(sum.is_monotonic());
-    assert_eq!(
-        sum.data_points().next().unwrap().value(),
-        Some(aegis_wire::NumberValue::Double(0.0))
-    );
+    assert_eq!(sum.data_points().next().unwrap().value(), Some(aegis_wire::NumberValue::Double(0.0)));
     let summary = all.iter().find(|m| m.name() == "summary").unwrap();
-    assert_eq!(
-        summary.data_points().next().unwrap().quantile_values(),
-        vec![(0.5, 2.0), (0.99, 9.0)]
-    );
+    assert_eq!(summary.data_points().next().unwrap().quantile_values(), vec![(0.5, 2.0), (0.99, 9.0)]);
 }

@@ -3,6 +3,7 @@
 
 mod edit;
 mod fuzz;
+mod owned;
 mod split;
 mod support;
 mod timing;

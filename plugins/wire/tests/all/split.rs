@@ -74,14 +74,9 @@ fn metrics_split_inside_a_metric_keep_its_name_kind_and_temporality() {
 #[test]
 fn empty_scopes_and_resources_appear_exactly_once() {
     let mut req = logs_request(2);
-    req.resource_logs[0].scope_logs.insert(
-        1,
-        ScopeLogs {
-            scope: Some(scope("empty")),
-            log_records: vec![],
-            schema_url: String::new(),
-        },
-    );
+    req.resource_logs[0]
+        .scope_logs
+        .insert(1, ScopeLogs { scope: Some(scope("empty")), log_records: vec![], schema_url: String::new() });
     req.resource_logs.push(ResourceLogs {
         resource: Some(resource("idle")),
         scope_logs: vec![],
@@ -97,11 +92,7 @@ fn empty_scopes_and_resources_appear_exactly_once() {
             .flat_map(|r| &r.scope_logs)
             .filter(|s| s.scope.as_ref().is_some_and(|s| s.name == "empty"))
             .count();
-        let idle = joined
-            .resource_logs
-            .iter()
-            .filter(|r| r.scope_logs.is_empty())
-            .count();
+        let idle = joined.resource_logs.iter().filter(|r| r.scope_logs.is_empty()).count();
         assert_eq!((empty_scopes, idle), (1, 1), "max {max}");
         assert_eq!(flat_logs(&joined), flat_logs(&req));
     }

@@ -9,35 +9,24 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
-    self as m, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
-    SummaryDataPoint, exponential_histogram_data_point::Buckets, number_data_point,
-    summary_data_point::ValueAtQuantile,
+    self as m, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    exponential_histogram_data_point::Buckets, number_data_point, summary_data_point::ValueAtQuantile,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{
-    ResourceSpans, ScopeSpans, Span, Status, span::Event, span::Link,
-};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::Event, span::Link};
 use prost::Message;
 
 pub(crate) fn s(v: &str) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::StringValue(v.to_owned())),
-    }
+    AnyValue { value: Some(any_value::Value::StringValue(v.to_owned())) }
 }
 
 pub(crate) fn i(v: i64) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::IntValue(v)),
-    }
+    AnyValue { value: Some(any_value::Value::IntValue(v)) }
 }
 
 pub(crate) fn kv(key: &str, value: AnyValue) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(value),
-        key_strindex: 0,
-    }
+    KeyValue { key: key.to_owned(), value: Some(value), key_strindex: 0 }
 }
 
 /// Six attributes of every scalar type, as the performance target assumes.
@@ -46,33 +35,15 @@ pub(crate) fn six_attributes(n: usize) -> Vec<KeyValue> {
         kv("http.method", s("GET")),
         kv("http.route", s(&format!("/api/v1/items/{n}"))),
         kv("http.status_code", i(200 + (n % 3) as i64)),
-        kv(
-            "duration",
-            AnyValue {
-                value: Some(any_value::Value::DoubleValue(1.5 * n as f64)),
-            },
-        ),
-        kv(
-            "cached",
-            AnyValue {
-                value: Some(any_value::Value::BoolValue(n % 2 == 0)),
-            },
-        ),
-        kv(
-            "payload",
-            AnyValue {
-                value: Some(any_value::Value::BytesValue(vec![1, 2, 3, n as u8])),
-            },
-        ),
+        kv("duration", AnyValue { value: Some(any_value::Value::DoubleValue(1.5 * n as f64)) }),
+        kv("cached", AnyValue { value: Some(any_value::Value::BoolValue(n.is_multiple_of(2))) }),
+        kv("payload", AnyValue { value: Some(any_value::Value::BytesValue(vec![1, 2, 3, n as u8])) }),
     ]
 }
 
 pub(crate) fn resource(service: &str) -> Resource {
     Resource {
-        attributes: vec![
-            kv("service.name", s(service)),
-            kv("host.name", s("node-1")),
-        ],
+        attributes: vec![kv("service.name", s(service)), kv("host.name", s("node-1"))],
         dropped_attributes_count: 1,
         entity_refs: vec![EntityRef {
             schema_url: "https://schema".into(),
@@ -110,11 +81,7 @@ pub(crate) fn log_record(n: usize) -> LogRecord {
                 ],
             })),
         },
-        _ => AnyValue {
-            value: Some(any_value::Value::ArrayValue(ArrayValue {
-                values: vec![s("a"), s("b")],
-            })),
-        },
+        _ => AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![s("a"), s("b")] })) },
     };
     LogRecord {
         time_unix_nano: 1_700_000_000_000_000_000 + n as u64,
@@ -127,7 +94,7 @@ pub(crate) fn log_record(n: usize) -> LogRecord {
         flags: 1,
         trace_id: vec![0xab; 16],
         span_id: vec![0xcd; 8],
-        event_name: if n % 2 == 0 { "event".into() } else { String::new() },
+        event_name: if n.is_multiple_of(2) { "event".into() } else { String::new() },
     }
 }
 
@@ -184,10 +151,7 @@ pub(crate) fn span(n: usize) -> Span {
             flags: 1,
         }],
         dropped_links_count: 5,
-        status: Some(Status {
-            message: "fine".into(),
-            code: 1,
-        }),
+        status: Some(Status { message: "fine".into(), code: 1 }),
     }
 }
 
@@ -232,7 +196,7 @@ fn number_point(n: usize) -> NumberDataPoint {
         time_unix_nano: 20 + n as u64,
         exemplars: vec![exemplar()],
         flags: 0,
-        value: Some(if n % 2 == 0 {
+        value: Some(if n.is_multiple_of(2) {
             number_data_point::Value::AsDouble(n as f64 * 0.5)
         } else {
             number_data_point::Value::AsInt(n as i64)
@@ -250,9 +214,7 @@ pub(crate) fn all_metrics(points: usize) -> Vec<Metric> {
             description: "a gauge".into(),
             unit: "1".into(),
             metadata: meta.clone(),
-            data: Some(m::metric::Data::Gauge(Gauge {
-                data_points: number(0),
-            })),
+            data: Some(m::metric::Data::Gauge(Gauge { data_points: number(0) })),
         },
         Metric {
             name: "sum".into(),
@@ -304,14 +266,8 @@ pub(crate) fn all_metrics(points: usize) -> Vec<Metric> {
                         sum: Some(3.5),
                         scale: -3,
                         zero_count: 1,
-                        positive: Some(Buckets {
-                            offset: -2,
-                            bucket_counts: vec![1, 300, 70_000],
-                        }),
-                        negative: Some(Buckets {
-                            offset: 1,
-                            bucket_counts: vec![],
-                        }),
+                        positive: Some(Buckets { offset: -2, bucket_counts: vec![1, 300, 70_000] }),
+                        negative: Some(Buckets { offset: 1, bucket_counts: vec![] }),
                         flags: 0,
                         exemplars: vec![exemplar()],
                         min: Some(0.1),
@@ -336,14 +292,8 @@ pub(crate) fn all_metrics(points: usize) -> Vec<Metric> {
                         count: 4,
                         sum: 10.0,
                         quantile_values: vec![
-                            ValueAtQuantile {
-                                quantile: 0.5,
-                                value: 2.0,
-                            },
-                            ValueAtQuantile {
-                                quantile: 0.99,
-                                value: 9.0,
-                            },
+                            ValueAtQuantile { quantile: 0.5, value: 2.0 },
+                            ValueAtQuantile { quantile: 0.99, value: 9.0 },
                         ],
                         flags: 0,
                     })
@@ -375,9 +325,10 @@ pub(crate) fn encode<M: Message>(message: &M) -> Vec<u8> {
 
 /// Every log record with its resource and scope, for comparing requests that carry
 /// the same telemetry framed differently.
-pub(crate) fn flat_logs(
-    req: &ExportLogsServiceRequest,
-) -> Vec<(Option<Resource>, String, Option<InstrumentationScope>, String, LogRecord)> {
+/// A log record with where it sits: resource, its schema URL, scope, its schema URL.
+pub(crate) type PlacedRecord = (Option<Resource>, String, Option<InstrumentationScope>, String, LogRecord);
+
+pub(crate) fn flat_logs(req: &ExportLogsServiceRequest) -> Vec<PlacedRecord> {
     let mut out = Vec::new();
     for rl in &req.resource_logs {
         for sl in &rl.scope_logs {
@@ -429,59 +380,29 @@ pub(crate) fn flat_points(
 
 fn single_point_metrics(metric: &Metric) -> Vec<Metric> {
     use m::metric::Data;
-    let with = |data| Metric {
-        data: Some(data),
-        ..metric.clone()
-    };
+    let with = |data| Metric { data: Some(data), ..metric.clone() };
     match &metric.data {
-        Some(Data::Gauge(g)) => g
-            .data_points
-            .iter()
-            .map(|p| {
-                with(Data::Gauge(Gauge {
-                    data_points: vec![p.clone()],
-                }))
-            })
-            .collect(),
-        Some(Data::Sum(x)) => x
-            .data_points
-            .iter()
-            .map(|p| {
-                with(Data::Sum(Sum {
-                    data_points: vec![p.clone()],
-                    ..x.clone()
-                }))
-            })
-            .collect(),
+        Some(Data::Gauge(g)) => {
+            g.data_points.iter().map(|p| with(Data::Gauge(Gauge { data_points: vec![p.clone()] }))).collect()
+        }
+        Some(Data::Sum(x)) => {
+            x.data_points.iter().map(|p| with(Data::Sum(Sum { data_points: vec![p.clone()], ..x.clone() }))).collect()
+        }
         Some(Data::Histogram(x)) => x
             .data_points
             .iter()
-            .map(|p| {
-                with(Data::Histogram(Histogram {
-                    data_points: vec![p.clone()],
-                    ..x.clone()
-                }))
-            })
+            .map(|p| with(Data::Histogram(Histogram { data_points: vec![p.clone()], ..x.clone() })))
             .collect(),
         Some(Data::ExponentialHistogram(x)) => x
             .data_points
             .iter()
             .map(|p| {
-                with(Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points: vec![p.clone()],
-                    ..x.clone()
-                }))
+                with(Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![p.clone()], ..x.clone() }))
             })
             .collect(),
-        Some(Data::Summary(x)) => x
-            .data_points
-            .iter()
-            .map(|p| {
-                with(Data::Summary(Summary {
-                    data_points: vec![p.clone()],
-                }))
-            })
-            .collect(),
+        Some(Data::Summary(x)) => {
+            x.data_points.iter().map(|p| with(Data::Summary(Summary { data_points: vec![p.clone()] }))).collect()
+        }
         None => vec![],
     }
 }

@@ -11,38 +11,20 @@ use crate::support::*;
 #[test]
 fn accepts_prost_encoded_logs_and_counts_them() {
     let bytes = encode(&logs_request(3));
-    assert_eq!(
-        validate(Signal::Logs, &bytes),
-        Ok(Counts {
-            resources: 2,
-            items: 12
-        })
-    );
+    assert_eq!(validate(Signal::Logs, &bytes), Ok(Counts { resources: 2, items: 12 }));
 }
 
 #[test]
 fn accepts_prost_encoded_traces_and_counts_spans() {
     let bytes = encode(&traces_request(2));
-    assert_eq!(
-        validate(Signal::Traces, &bytes),
-        Ok(Counts {
-            resources: 2,
-            items: 8
-        })
-    );
+    assert_eq!(validate(Signal::Traces, &bytes), Ok(Counts { resources: 2, items: 8 }));
 }
 
 #[test]
 fn accepts_every_metric_type_and_counts_every_data_point() {
     let bytes = encode(&metrics_request(3));
     // Two resources, five metrics each, three points per metric.
-    assert_eq!(
-        validate(Signal::Metrics, &bytes),
-        Ok(Counts {
-            resources: 2,
-            items: 30
-        })
-    );
+    assert_eq!(validate(Signal::Metrics, &bytes), Ok(Counts { resources: 2, items: 30 }));
 }
 
 #[test]
@@ -54,13 +36,7 @@ fn accepts_an_empty_request() {
 fn two_requests_concatenated_count_as_one_request_with_both() {
     let mut bytes = encode(&logs_request(1));
     bytes.extend(encode(&logs_request(2)));
-    assert_eq!(
-        validate(Signal::Logs, &bytes),
-        Ok(Counts {
-            resources: 4,
-            items: 12
-        })
-    );
+    assert_eq!(validate(Signal::Logs, &bytes), Ok(Counts { resources: 4, items: 12 }));
 }
 
 #[test]
@@ -80,10 +56,7 @@ fn unknown_fields_of_every_wire_type_are_skipped() {
 fn garbage_is_rejected_at_its_first_byte() {
     let err = validate(Signal::Logs, &[0xff, 0xff]).unwrap_err();
     assert_eq!(err.offset, 0);
-    assert_eq!(
-        err.to_string(),
-        "malformed OTLP protobuf at byte 0: truncated varint"
-    );
+    assert_eq!(err.to_string(), "malformed OTLP protobuf at byte 0: truncated varint");
 }
 
 #[test]
@@ -99,10 +72,7 @@ fn a_string_that_is_not_utf8_is_reported_where_the_string_starts() {
     let mut req = logs_request(1);
     req.resource_logs[0].scope_logs[0].log_records[0].severity_text = "ZZZZ".into();
     let mut bytes = encode(&req);
-    let at = bytes
-        .windows(4)
-        .position(|w| w == b"ZZZZ")
-        .expect("the marker is encoded");
+    let at = bytes.windows(4).position(|w| w == b"ZZZZ").expect("the marker is encoded");
     bytes[at + 1] = 0xc3; // a lead byte followed by an ASCII byte is invalid
     let err = validate(Signal::Logs, &bytes).unwrap_err();
     assert_eq!(err.offset, at);
@@ -119,10 +89,7 @@ fn a_known_field_with_the_wrong_wire_type_is_reported_at_its_tag() {
     let bytes = [&[0x0a, resource.len() as u8][..], &resource].concat();
     let err = validate(Signal::Logs, &bytes).unwrap_err();
     assert_eq!(err.offset, 6);
-    assert_eq!(
-        err.message,
-        "LogRecord.time_unix_nano has wire type 0, expected 1"
-    );
+    assert_eq!(err.message, "LogRecord.time_unix_nano has wire type 0, expected 1");
     assert!(ExportLogsServiceRequest::decode(&bytes[..]).is_err());
 }
 
@@ -131,21 +98,13 @@ fn deeply_nested_values_are_rejected_beyond_the_depth_limit() {
     use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value};
     let mut value = s("leaf");
     for _ in 0..80 {
-        value = AnyValue {
-            value: Some(any_value::Value::ArrayValue(ArrayValue {
-                values: vec![value],
-            })),
-        };
+        value = AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![value] })) };
     }
     let mut req = logs_request(1);
     req.resource_logs[0].scope_logs[0].log_records[0].body = Some(value);
     let bytes = encode(&req);
     let err = validate(Signal::Logs, &bytes).unwrap_err();
-    assert!(
-        err.message.contains("nested deeper than 64"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("nested deeper than 64"), "{}", err.message);
 }
 
 fn agrees_with_prost_on(signal: Signal, bytes: &[u8]) {
