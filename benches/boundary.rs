@@ -504,6 +504,15 @@ fn boundary(c: &mut Criterion) {
     group.bench_function("baseline/list_u8_in_out", |b| {
         b.iter(|| guest.call_bytes_echo(&mut store, black_box(&payload)).expect("bytes-echo"))
     });
+    // A thousand calls of `len` on the handle: per element, one host call.
+    group.bench_function("baseline/host_call", |b| {
+        let handle = store.data_mut().table.push(LogBatch::new(request.clone())).expect("room in the resource table");
+        b.iter(|| {
+            let borrowed = Resource::new_borrow(handle.rep());
+            guest.call_handle_calls(&mut store, borrowed, RECORDS as u32).expect("handle-calls")
+        });
+        store.data_mut().table.delete(handle).expect("the batch is still in the table");
+    });
     group.bench_function("baseline/prost_decode_encode", |b| {
         b.iter(|| {
             let decoded = ExportLogsServiceRequest::decode(black_box(&payload[..])).expect("decode");

@@ -70,7 +70,7 @@ impl std::error::Error for Failure {}
 
 /// What a processor did with a batch.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// Pass the input on.
     Unchanged,
     /// Pass these (validated) bytes on, holding this many items.
@@ -337,7 +337,7 @@ impl Slot {
     }
 
     /// Runs a processor on one batch; returned bytes are validated before they are trusted.
-    pub(crate) fn process(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
+    pub fn process(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
         if matches!(self.plugin.kind, Kind::Native(_)) {
             return self.process_native(signal, payload);
         }

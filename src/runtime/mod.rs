@@ -27,8 +27,7 @@ use crate::config::{Grants, Limits, OnError, PluginSource, RuntimeConfig};
 use aegis_wire::Signal;
 
 pub(crate) use host::PluginState;
-pub use instance::{Failure, FailureKind, Slot};
-pub(crate) use instance::Outcome;
+pub use instance::{Failure, FailureKind, Outcome, Slot};
 
 /// The generated WIT types the rest of the host exchanges with plugins.
 pub(crate) mod wit {

@@ -11,9 +11,10 @@ use sha2::{Digest, Sha256};
 
 use config::{Action, Source};
 
-/// The processor: the checked actions, and a scratch buffer for copying values.
+/// The processor: the checked actions, and a scratch buffer for copying values. Public so
+/// that the benchmarks can run the same logic natively.
 #[derive(Debug)]
-struct Attributes {
+pub struct Attributes {
     actions: Vec<Action>,
     scratch: Vec<u8>,
 }

@@ -33,9 +33,11 @@
 #[allow(missing_docs)]
 #[doc(hidden)]
 pub mod bindings;
+pub mod condition;
 mod config;
 mod error;
 mod exporter;
+pub mod hash;
 pub mod host;
 mod processor;
 mod receiver;
@@ -142,6 +144,9 @@ pub mod __private {
 #[macro_export]
 macro_rules! export_processor {
     ($ty:ty) => {
+        // Only a WebAssembly build exports the world, so that plugin crates can also be
+        // linked natively (several at once) for benchmarks against native code.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             ::std::thread_local! {
                 static INSTANCE: ::std::cell::RefCell<::std::option::Option<$ty>> =
@@ -189,6 +194,9 @@ macro_rules! export_processor {
 #[macro_export]
 macro_rules! export_receiver {
     ($ty:ty) => {
+        // Only a WebAssembly build exports the world, so that plugin crates can also be
+        // linked natively (several at once) for benchmarks against native code.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             ::std::thread_local! {
                 static INSTANCE: ::std::cell::RefCell<::std::option::Option<$ty>> =
@@ -236,6 +244,9 @@ macro_rules! export_receiver {
 #[macro_export]
 macro_rules! export_exporter {
     ($ty:ty) => {
+        // Only a WebAssembly build exports the world, so that plugin crates can also be
+        // linked natively (several at once) for benchmarks against native code.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             ::std::thread_local! {
                 static INSTANCE: ::std::cell::RefCell<::std::option::Option<$ty>> =
@@ -310,15 +321,21 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Settings {
-        #[allow(dead_code)]
         rules: Vec<Rule>,
     }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Rule {
-        #[allow(dead_code)]
         limit: u32,
+    }
+
+    #[test]
+    fn config_parses_into_the_plugins_struct() {
+        let config = Config::from_json(r#"{"rules": [{"limit": 1}, {"limit": 2}]}"#).unwrap();
+        let settings: Settings = config.parse().unwrap();
+        let limits: Vec<u32> = settings.rules.iter().map(|r| r.limit).collect();
+        assert_eq!(limits, vec![1, 2]);
     }
 
     #[test]

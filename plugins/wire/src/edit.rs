@@ -58,16 +58,14 @@ fn take_buffer(capacity: usize) -> Vec<u8> {
     }
 }
 
-fn recycle(slots: &mut [Slot]) {
+/// Drops the slots, keeping their edit buffers for the next batch.
+fn recycle(slots: Vec<Slot>) {
     POOL.with_borrow_mut(|pool| {
         for slot in slots {
-            if pool.len() >= POOLED_BUFFERS {
-                break;
-            }
-            if let Slot::Edited(buf) = slot
+            if let Slot::Edited(mut buf) = slot
                 && buf.capacity() <= POOLED_CAPACITY
+                && pool.len() < POOLED_BUFFERS
             {
-                let mut buf = std::mem::take(buf);
                 buf.clear();
                 pool.push(buf);
             }
@@ -398,7 +396,7 @@ impl<'a> Core<'a> {
     /// Writes the request out.
     pub(crate) fn finish(mut self) -> Outcome {
         let outcome = self.assemble();
-        recycle(&mut self.items);
+        recycle(std::mem::take(&mut self.items));
         outcome
     }
 

@@ -297,6 +297,11 @@ fn varint_at(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
     if b < 0x80 {
         return Some((u64::from(b), pos + 1));
     }
+    if let Some(&b1) = buf.get(pos + 1)
+        && b1 < 0x80
+    {
+        return Some((u64::from(b & 0x7f) | (u64::from(b1) << 7), pos + 2));
+    }
     varint_at_slow(buf, pos)
 }
 

@@ -175,11 +175,7 @@ pub struct Attributes<'a> {
 impl<'a> Attributes<'a> {
     /// The `KeyValue`s in field `number` of the message `bytes`.
     pub fn new(bytes: &'a [u8], number: u32) -> Self {
-        Attributes {
-            bytes,
-            pos: 0,
-            number,
-        }
+        Attributes { bytes, pos: 0, number }
     }
 
     /// The value of the last attribute named `key` (protobuf's last-one-wins).
