@@ -5,7 +5,7 @@
 //! guest (`benches/boundary-guest`) on an engine set up as the host sets it up:
 //! (a) typed WIT records, (b) OTLP protobuf bytes read in place by the guest,
 //! (c) a handle to a batch the host keeps. Baselines: the `list<u8>` copy alone,
-//! and prost decode + encode of the batch. Before measuring, every approach's
+//! one host call, `aegis-wire` validation and prost decode + encode of the batch. Before measuring, every approach's
 //! output is checked against the same rules applied on the host.
 //!
 //! Run with `cargo bench --bench boundary`; criterion reports time per batch and
@@ -512,6 +512,9 @@ fn boundary(c: &mut Criterion) {
             guest.call_handle_calls(&mut store, borrowed, RECORDS as u32).expect("handle-calls")
         });
         store.data_mut().table.delete(handle).expect("the batch is still in the table");
+    });
+    group.bench_function("baseline/wire_validate", |b| {
+        b.iter(|| aegis_wire::validate(aegis_wire::Signal::Logs, black_box(&payload)).expect("valid"))
     });
     group.bench_function("baseline/prost_decode_encode", |b| {
         b.iter(|| {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod batch;
 pub mod config;
+pub(crate) mod net;
 pub(crate) mod exporters;
 pub(crate) mod otlp;
 pub(crate) mod receivers;

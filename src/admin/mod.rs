@@ -40,7 +40,7 @@ pub async fn serve(
         .route("/readyz", axum::routing::get(readyz))
         .route("/metrics", axum::routing::get(metrics_text))
         .with_state(AdminState { telemetry, ready });
-    let result = axum::serve(listener, app)
+    let result = axum::serve(crate::net::nodelay(listener), app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stopped| *stopped).await;
         })

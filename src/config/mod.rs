@@ -165,6 +165,11 @@ impl Parser<'_> {
         for receiver in config.receivers.values_mut() {
             if let ReceiverConfig::Plugin(receiver) = receiver {
                 plugin(&mut receiver.plugin, &mut receiver.grants);
+                if let Some(files) = &mut receiver.files {
+                    if let Some(checkpoint) = &mut files.checkpoint {
+                        resolve(checkpoint);
+                    }
+                }
             }
         }
         for processor in config.processors.values_mut() {
@@ -429,6 +434,27 @@ impl Parser<'_> {
                 self.error(format!("{at}.scrape.interval"), "must be more than zero");
             }
         }
+        if let Some(files) = &receiver.files {
+            any = true;
+            if files.include.is_empty() {
+                self.error(format!("{at}.files.include"), "needs at least one glob pattern");
+            }
+            for (key, patterns) in [("include", &files.include), ("exclude", &files.exclude)] {
+                for (index, pattern) in patterns.iter().enumerate() {
+                    if let Err(error) = glob::Pattern::new(pattern) {
+                        self.error(format!("{at}.files.{key}[{index}]"), format!("`{pattern}` is not a glob pattern: {error}"));
+                    }
+                }
+            }
+            if let Some(multiline) = &files.multiline {
+                if let Err(error) = regex::Regex::new(&multiline.start) {
+                    self.error(format!("{at}.files.multiline.start"), format!("not a regex: {error}"));
+                }
+            }
+            if files.lines_per_call == 0 {
+                self.error(format!("{at}.files.lines_per_call"), "must be at least 1");
+            }
+        }
         if let Some(timer) = &receiver.timer {
             any = true;
             if timer.interval.is_zero() {
@@ -436,7 +462,7 @@ impl Parser<'_> {
             }
         }
         if !any {
-            self.error(at, "a plugin receiver needs a transport: `http`, `tcp`, `udp`, `scrape` or `timer`");
+            self.error(at, "a plugin receiver needs a transport: `http`, `tcp`, `udp`, `scrape`, `timer` or `files`");
         }
     }
 

@@ -245,6 +245,9 @@ pub struct PluginReceiverConfig {
     /// A timer tick for pull-style sources.
     #[serde(default)]
     pub timer: Option<TimerTransport>,
+    /// Lines of files tailed by glob.
+    #[serde(default)]
+    pub files: Option<FilesTransport>,
     /// How long input may wait for room in a full pipeline queue before it is refused.
     #[serde(default = "default_accept_timeout", with = "humantime_serde")]
     pub accept_timeout: Duration,
@@ -318,6 +321,79 @@ pub struct TimerTransport {
     /// How often the plugin is ticked.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
+}
+
+/// Where tailing starts in a file seen for the first time.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StartAt {
+    /// From its first byte.
+    #[default]
+    Beginning,
+    /// From its end: only lines written from now on.
+    End,
+}
+
+/// `multiline = { ... }` of the files transport: lines that do not match `start` are joined
+/// to the line before them (stack traces, pretty-printed JSON).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultilineConfig {
+    /// A regex matching the first line of every entry, e.g. `^\\d{4}-\\d{2}-\\d{2}` or `^\\{`.
+    pub start: String,
+    /// An entry is sent on once no line was added to it for this long.
+    #[serde(default = "default_multiline_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// The most lines one entry may hold; the rest starts a new entry.
+    #[serde(default = "default_multiline_max_lines")]
+    pub max_lines: usize,
+}
+
+fn default_multiline_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_multiline_max_lines() -> usize {
+    500
+}
+
+/// `files = { ... }` of a receiver plugin: Promtail's role. Files matching `include` are
+/// tailed; rotation by rename and by copytruncate is followed; offsets are checkpointed so
+/// that a restart neither loses nor repeats lines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesTransport {
+    /// Glob patterns of the files to tail, e.g. `/var/log/aegis/*.log`.
+    pub include: Vec<String>,
+    /// Glob patterns of files to leave out, e.g. `*.gz`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// How often files are checked for new lines and new files.
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Where tailing starts in a file without a checkpoint.
+    #[serde(default)]
+    pub start_at: StartAt,
+    /// The file offsets are kept in; none keeps them in memory only.
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Joining of multi-line entries.
+    #[serde(default)]
+    pub multiline: Option<MultilineConfig>,
+    /// The longest line; a longer one is cut there (the rest becomes the next line) and counted.
+    #[serde(default = "default_max_line")]
+    pub max_line: ByteSize,
+    /// The most lines handed to the plugin in one call.
+    #[serde(default = "default_lines_per_call")]
+    pub lines_per_call: usize,
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(250)
+}
+
+fn default_lines_per_call() -> usize {
+    1000
 }
 
 /// `[processors.NAME]`: a Wasm processor.

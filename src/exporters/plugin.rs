@@ -76,7 +76,7 @@ impl PluginExporter {
             let mut stop = shutdown.clone();
             tokio::spawn(async move {
                 let app = axum::Router::new().fallback(move |request: axum::extract::Request| render(slot.clone(), request));
-                let result = axum::serve(listener, app)
+                let result = axum::serve(crate::net::nodelay(listener), app)
                     .with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|stopped| *stopped).await;
                     })

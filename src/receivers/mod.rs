@@ -5,6 +5,7 @@
 //! the receiver feeds, or in none: a request is acknowledged only once every pipeline has
 //! room for it, so nothing acknowledged is lost and nothing refused is half-delivered.
 
+pub(crate) mod files;
 pub(crate) mod otlp;
 pub(crate) mod plugin;
 

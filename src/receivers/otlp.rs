@@ -77,7 +77,7 @@ impl OtlpReceiver {
             let shared = self.shared.clone();
             let mut stop = shutdown.clone();
             tasks.spawn(async move {
-                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
                 let result = tonic::transport::Server::builder()
                     .add_service(GrpcService::<LogsMarker>::new(shared.clone()))
                     .add_service(GrpcService::<TracesMarker>::new(shared.clone()))
@@ -101,7 +101,7 @@ impl OtlpReceiver {
                     .route(http_path(Signal::Metrics), axum::routing::post(http_metrics))
                     .layer(axum::extract::DefaultBodyLimit::max(shared.max_request_size))
                     .with_state(shared.clone());
-                let result = axum::serve(listener, app)
+                let result = axum::serve(crate::net::nodelay(listener), app)
                     .with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|stopped| *stopped).await;
                     })

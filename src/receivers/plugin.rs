@@ -117,7 +117,7 @@ impl PluginReceiver {
                     let shared = shared.clone();
                     app = app.route(path, axum::routing::any(move |request: axum::extract::Request| http_input(shared.clone(), request, limit)));
                 }
-                let _ = axum::serve(listener, app)
+                let _ = axum::serve(crate::net::nodelay(listener), app)
                     .with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|stopped| *stopped).await;
                     })
@@ -202,6 +202,45 @@ impl PluginReceiver {
                     }
                 });
             }
+        }
+        if let Some(files) = self.config.files.clone() {
+            let shared = self.shared.clone();
+            let mut stop = shutdown.clone();
+            let name = name.clone();
+            tasks.spawn(async move {
+                let interval = files.poll_interval;
+                let mut tailer = Some(super::files::Tailer::new(files));
+                loop {
+                    let mut owned = tailer.take().expect("the tailer is put back after every poll");
+                    let (chunks, back) = match tokio::task::spawn_blocking(move || (owned.poll(), owned)).await {
+                        Ok(polled) => polled,
+                        Err(error) => {
+                            tracing::error!(receiver = &*name, %error, "The file tailer failed.");
+                            return;
+                        }
+                    };
+                    owned = back;
+                    for chunk in chunks {
+                        match shared.handle(wit::Input::Lines(chunk.lines.clone())).await {
+                            Handled::Refused(refusal) => {
+                                // Nothing was enqueued: read the same lines again on the next poll.
+                                tracing::debug!(receiver = &*name, ?refusal, "Pipelines refused file lines; retrying.");
+                                owned.rewind(&chunk);
+                                break;
+                            }
+                            handled => {
+                                log_outcome(&name, handled);
+                                owned.commit(&chunk);
+                            }
+                        }
+                    }
+                    tailer = Some(owned);
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => {}
+                        _ = stop.wait_for(|stopped| *stopped) => break,
+                    }
+                }
+            });
         }
         if let Some(timer) = self.config.timer.clone() {
             let shared = self.shared.clone();

@@ -32,7 +32,7 @@ pub use instance::{Failure, FailureKind, Outcome, Slot};
 /// The generated WIT types the rest of the host exchanges with plugins.
 pub(crate) mod wit {
     pub(crate) use super::bindings::types::{
-        Frame, HttpRequest, HttpResponse, Input, Payload, Scrape,
+        FileLine, Frame, HttpRequest, HttpResponse, Input, Payload, Scrape,
     };
 }
 

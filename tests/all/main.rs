@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod file_logs;
 mod malformed;
 mod misbehaving;
 mod otlp_pipeline;

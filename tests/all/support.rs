@@ -283,7 +283,7 @@ impl Sink {
                 .add_service(LogsServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
                 .add_service(TraceServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
                 .add_service(MetricsServiceServer::new(service).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)))
                 .await
                 .expect("sink serves");
         });

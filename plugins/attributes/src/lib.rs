@@ -6,41 +6,41 @@
 mod config;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::{DataPointMut, SpanMut};
+use aegis_plugin_sdk::wire::{AttributeScratch, AttributesMut};
 use sha2::{Digest, Sha256};
 
 use config::{Action, Source};
 
-/// The processor: the checked actions, and a scratch buffer for copying values. Public so
-/// that the benchmarks can run the same logic natively.
+/// The processor: the checked actions, and scratch space for editing an item's
+/// attributes in one pass. Public so that the benchmarks can run the same logic natively.
 #[derive(Debug)]
 pub struct Attributes {
     actions: Vec<Action>,
-    scratch: Vec<u8>,
+    scratch: AttributeScratch,
 }
 
 impl Processor for Attributes {
     fn init(config: Config) -> Result<Self, Error> {
-        Ok(Attributes { actions: config::parse(&config)?, scratch: Vec::new() })
+        Ok(Attributes { actions: config::parse(&config)?, scratch: AttributeScratch::default() })
     }
 
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
         for mut record in logs.records_mut() {
-            apply(&self.actions, &mut record, &mut self.scratch);
+            record.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
         }
         Ok(())
     }
 
     fn process_traces(&mut self, traces: &mut Traces) -> Result<(), Error> {
         for mut span in traces.spans_mut() {
-            apply(&self.actions, &mut span, &mut self.scratch);
+            span.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
         }
         Ok(())
     }
 
     fn process_metrics(&mut self, metrics: &mut Metrics) -> Result<(), Error> {
         for mut point in metrics.data_points_mut() {
-            apply(&self.actions, &mut point, &mut self.scratch);
+            point.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
         }
         Ok(())
     }
@@ -48,71 +48,39 @@ impl Processor for Attributes {
 
 export_processor!(Attributes);
 
-/// What the actions need of an item with attributes.
-trait HasAttributes {
-    fn attribute(&self, key: &str) -> Option<AnyValue<'_>>;
-    fn has_attribute(&self, key: &str) -> bool;
-    fn set_attribute(&mut self, key: &str, value: ValueRef<'_>);
-    fn remove_attribute(&mut self, key: &str) -> bool;
-}
-
-macro_rules! has_attributes {
-    ($($ty:ident),*) => {$(
-        impl HasAttributes for $ty<'_> {
-            fn attribute(&self, key: &str) -> Option<AnyValue<'_>> {
-                $ty::attribute(self, key)
-            }
-
-            fn has_attribute(&self, key: &str) -> bool {
-                $ty::has_attribute(self, key)
-            }
-
-            fn set_attribute(&mut self, key: &str, value: ValueRef<'_>) {
-                $ty::set_attribute(self, key, value);
-            }
-
-            fn remove_attribute(&mut self, key: &str) -> bool {
-                $ty::remove_attribute(self, key)
-            }
-        }
-    )*};
-}
-
-has_attributes!(LogRecordMut, SpanMut, DataPointMut);
-
-/// Applies every action, in order, to one item.
-fn apply(actions: &[Action], item: &mut impl HasAttributes, scratch: &mut Vec<u8>) {
+/// Applies every action, in order, to one item's attributes. All of them work on one
+/// table of the item's attributes, so the item is read once and re-encoded at most once.
+fn apply(actions: &[Action], attrs: &mut AttributesMut<'_>) {
     for action in actions {
         match action {
             Action::Insert { key, source } => {
-                if !item.has_attribute(key) {
-                    set_from(item, key, source, scratch);
+                if !attrs.contains(key) {
+                    set_from(attrs, key, source);
                 }
             }
             Action::Update { key, source } => {
-                if item.has_attribute(key) {
-                    set_from(item, key, source, scratch);
+                if attrs.contains(key) {
+                    set_from(attrs, key, source);
                 }
             }
-            Action::Upsert { key, source } => set_from(item, key, source, scratch),
+            Action::Upsert { key, source } => set_from(attrs, key, source),
             Action::Delete { key } => {
-                item.remove_attribute(key);
+                attrs.remove(key);
             }
             Action::Rename { key, new_key } => {
-                if copy_value(item, key, scratch) {
-                    item.set_attribute(new_key, ValueRef::Encoded(scratch));
-                    item.remove_attribute(key);
-                }
+                attrs.rename(key, new_key);
             }
             Action::Hash { key } => {
-                if let Some(value) = item.attribute(key) {
+                let hex = attrs.get(key).map(|value| {
                     let digest = match value.get() {
                         ValueRef::Str(s) => Sha256::digest(s.as_bytes()),
                         ValueRef::Bytes(b) => Sha256::digest(b),
                         other => Sha256::digest(other.to_string().as_bytes()),
                     };
-                    let hex = hex(&digest);
-                    item.set_attribute(key, ValueRef::Str(&hex));
+                    hex(&digest)
+                });
+                if let Some(hex) = hex {
+                    attrs.set(key, hex.as_str());
                 }
             }
         }
@@ -120,26 +88,12 @@ fn apply(actions: &[Action], item: &mut impl HasAttributes, scratch: &mut Vec<u8
 }
 
 /// Sets `key` from a literal or from another attribute (nothing when that is absent).
-fn set_from(item: &mut impl HasAttributes, key: &str, source: &Source, scratch: &mut Vec<u8>) {
+fn set_from(attrs: &mut AttributesMut<'_>, key: &str, source: &Source) {
     match source {
-        Source::Literal(encoded) => item.set_attribute(key, ValueRef::Encoded(encoded)),
+        Source::Literal(encoded) => attrs.set(key, ValueRef::Encoded(encoded)),
         Source::Attribute(from) => {
-            if copy_value(item, from, scratch) {
-                item.set_attribute(key, ValueRef::Encoded(scratch));
-            }
+            attrs.copy(from, key);
         }
-    }
-}
-
-/// Copies the encoded value of `key` into `scratch`; false when `key` is absent.
-fn copy_value(item: &impl HasAttributes, key: &str, scratch: &mut Vec<u8>) -> bool {
-    match item.attribute(key) {
-        Some(value) => {
-            scratch.clear();
-            scratch.extend_from_slice(value.bytes());
-            true
-        }
-        None => false,
     }
 }
 

@@ -187,6 +187,15 @@ macro_rules! export_processor {
                 AegisProcessor with_types_in $crate::__private::bindings::processor
             );
         };
+        // Natively nothing is exported; this keeps the plugin's type from reading as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            #[used]
+            static KEEP: (
+                fn($crate::Config) -> ::std::result::Result<$ty, $crate::Error>,
+                fn(&mut $ty, $crate::Signal, &[u8]) -> ::std::result::Result<$crate::Outcome, $crate::Error>,
+            ) = (<$ty as $crate::Processor>::init, $crate::run_processor::<$ty>);
+        };
     };
 }
 
@@ -236,6 +245,15 @@ macro_rules! export_receiver {
             $crate::__private::bindings::receiver::export!(
                 AegisReceiver with_types_in $crate::__private::bindings::receiver
             );
+        };
+        // Natively nothing is exported; this keeps the plugin's type from reading as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            #[used]
+            static KEEP: (
+                fn($crate::Config) -> ::std::result::Result<$ty, $crate::Error>,
+                fn(&mut $ty, $crate::Input) -> ::std::result::Result<$crate::Received, $crate::Error>,
+            ) = (<$ty as $crate::Receiver>::init, <$ty as $crate::Receiver>::receive);
         };
     };
 }
@@ -303,6 +321,22 @@ macro_rules! export_exporter {
 
             $crate::__private::bindings::exporter::export!(
                 AegisExporter with_types_in $crate::__private::bindings::exporter
+            );
+        };
+        // Natively nothing is exported; this keeps the plugin's type from reading as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            #[used]
+            static KEEP: (
+                fn($crate::Config) -> ::std::result::Result<$ty, $crate::Error>,
+                fn(&mut $ty, $crate::Batch) -> ::std::result::Result<::std::vec::Vec<$crate::Payload>, $crate::Error>,
+                fn(&mut $ty, u64) -> ::std::result::Result<::std::vec::Vec<$crate::Payload>, $crate::Error>,
+                fn(&mut $ty, $crate::HttpRequest) -> ::std::result::Result<$crate::HttpResponse, $crate::Error>,
+            ) = (
+                <$ty as $crate::Exporter>::init,
+                <$ty as $crate::Exporter>::export,
+                <$ty as $crate::Exporter>::flush,
+                <$ty as $crate::Exporter>::render,
             );
         };
     };

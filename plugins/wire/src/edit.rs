@@ -7,7 +7,7 @@ use crate::WireError;
 use crate::assemble::{Assembler, Node, Source};
 use crate::index::{Headers, Index};
 use crate::pb::{self, Fields, I32, I64, LEN, VARINT, put_len_field, put_tag, step};
-use crate::value::{AnyValue, Attributes, EncodeValue, key_of, put_key_value};
+use crate::value::{AnyValue, Attributes, EncodeValue, key_of, put_key_value, split_key_value};
 
 /// The state of one editable message.
 #[derive(Clone, Debug, Default)]
@@ -314,6 +314,241 @@ impl<'e> MessageMut<'e> {
     pub fn attributes(&self, number: u32) -> Attributes<'_> {
         Attributes::new(self.bytes(), number)
     }
+
+    /// Edits the attributes of field `number` in one pass, however many edits `edit`
+    /// makes: the attributes are read into `scratch` once, `edit` works on that table
+    /// (seeing its own edits), and the message is re-encoded once at the end, only if
+    /// something changed. Keep one `scratch` per processor and reuse it.
+    pub fn edit_attributes<R>(
+        &mut self,
+        number: u32,
+        scratch: &mut AttributeScratch,
+        edit: impl FnOnce(&mut AttributesMut<'_>) -> R,
+    ) -> R {
+        let bytes = self.bytes();
+        scratch.entries.clear();
+        scratch.arena.clear();
+        let mut pos = 0;
+        while let Some((n, wt, body, end)) = step(bytes, pos) {
+            if n == number && wt == LEN {
+                let key = key_of(&bytes[body..end]);
+                // The key is a sub-slice of the field unless empty (absent).
+                let key_start = if key.is_empty() { body } else { key.as_ptr() as usize - bytes.as_ptr() as usize };
+                scratch.entries.push(Entry {
+                    key: Src::Msg(key_start, key_start + key.len()),
+                    value: None,
+                    field: Some((pos, body, end)),
+                    changed: false,
+                    removed: false,
+                });
+            }
+            pos = end;
+        }
+        let mut table = AttributesMut { bytes, scratch, changed: false };
+        let result = edit(&mut table);
+        if !table.changed || self.is_removed() {
+            return result;
+        }
+        let out = table.render(number);
+        *self.slot = Slot::Edited(out);
+        result
+    }
+}
+
+/// Where a key or value of an [`AttributesMut`] entry lives.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    /// A range of the message being edited.
+    Msg(usize, usize),
+    /// A range of the scratch arena.
+    Arena(usize, usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Src,
+    /// The encoded `AnyValue` payload when set here; `None` keeps the message's own.
+    value: Option<Src>,
+    /// Where the entry's field sits in the message (tag, payload, end), if it came from it.
+    field: Option<(usize, usize, usize)>,
+    changed: bool,
+    removed: bool,
+}
+
+/// Scratch space for [`MessageMut::edit_attributes`].
+#[derive(Debug, Default)]
+pub struct AttributeScratch {
+    entries: Vec<Entry>,
+    arena: Vec<u8>,
+}
+
+/// The attributes of one message as a small table, for [`MessageMut::edit_attributes`].
+/// Lookups see the edits made so far; `set`, `copy` and `rename` behave like the
+/// message's own setters (a key present several times keeps its first position).
+#[derive(Debug)]
+pub struct AttributesMut<'a> {
+    bytes: &'a [u8],
+    scratch: &'a mut AttributeScratch,
+    changed: bool,
+}
+
+impl AttributesMut<'_> {
+    #[inline(always)]
+    fn slice(&self, src: Src) -> &[u8] {
+        match src {
+            Src::Msg(s, e) => &self.bytes[s..e],
+            Src::Arena(s, e) => &self.scratch.arena[s..e],
+        }
+    }
+
+    /// The encoded value payload of entry `e`.
+    #[inline(always)]
+    fn value(&self, e: &Entry) -> &[u8] {
+        match (e.value, e.field) {
+            (Some(src), _) => self.slice(src),
+            (None, Some((_, body, end))) => split_key_value(&self.bytes[body..end]).1,
+            (None, None) => &[],
+        }
+    }
+
+    fn last(&self, key: &str) -> Option<usize> {
+        let key = key.as_bytes();
+        self.scratch.entries.iter().rposition(|e| !e.removed && self.slice(e.key) == key)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<AnyValue<'_>> {
+        self.last(key).map(|i| AnyValue::new(self.value(&self.scratch.entries[i])))
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.last(key).is_some()
+    }
+
+    fn set_src(&mut self, key: &str, value: Option<Src>) {
+        let mut first = true;
+        for i in 0..self.scratch.entries.len() {
+            let e = self.scratch.entries[i];
+            if e.removed || self.slice(e.key) != key.as_bytes() {
+                continue;
+            }
+            let entry = &mut self.scratch.entries[i];
+            if first {
+                entry.value = value;
+                entry.changed = true;
+                first = false;
+            } else {
+                entry.removed = true;
+            }
+        }
+        if first {
+            let start = self.scratch.arena.len();
+            self.scratch.arena.extend_from_slice(key.as_bytes());
+            self.scratch.entries.push(Entry {
+                key: Src::Arena(start, self.scratch.arena.len()),
+                value,
+                field: None,
+                changed: true,
+                removed: false,
+            });
+        }
+        self.changed = true;
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set(&mut self, key: &str, value: impl EncodeValue) {
+        let start = self.scratch.arena.len();
+        value.encode(&mut self.scratch.arena);
+        let src = Src::Arena(start, self.scratch.arena.len());
+        self.set_src(key, Some(src));
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let mut found = false;
+        for i in 0..self.scratch.entries.len() {
+            let e = self.scratch.entries[i];
+            if !e.removed && self.slice(e.key) == key.as_bytes() {
+                self.scratch.entries[i].removed = true;
+                found = true;
+            }
+        }
+        self.changed |= found;
+        found
+    }
+
+    /// Sets `to` to the value of `from`; returns false, changing nothing, when `from`
+    /// is absent.
+    pub fn copy(&mut self, from: &str, to: &str) -> bool {
+        match self.last(from) {
+            Some(i) => {
+                let e = self.scratch.entries[i];
+                // A value still in the message is referred to by its range there.
+                let value = match (e.value, e.field) {
+                    (Some(src), _) => Some(src),
+                    (None, Some((_, body, end))) => {
+                        let v = split_key_value(&self.bytes[body..end]).1;
+                        let start =
+                            if v.is_empty() { body } else { v.as_ptr() as usize - self.bytes.as_ptr() as usize };
+                        Some(Src::Msg(start, start + v.len()))
+                    }
+                    (None, None) => None,
+                };
+                self.set_src(to, value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Moves the value of `from` to `to` (replacing `to`); returns false, changing
+    /// nothing, when `from` is absent.
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        if from == to {
+            return self.contains(from);
+        }
+        let moved = self.copy(from, to);
+        if moved {
+            self.remove(from);
+        }
+        moved
+    }
+
+    /// Writes the message with the table's attributes: everything else verbatim,
+    /// unchanged attributes verbatim, changed ones re-encoded in place, new ones last.
+    fn render(&self, number: u32) -> Vec<u8> {
+        let bytes = self.bytes;
+        let mut out = take_buffer(bytes.len() + self.scratch.arena.len() + 32);
+        // Everything between edited attributes is copied in one go.
+        let mut verbatim = 0;
+        for e in &self.scratch.entries {
+            if let Some((start, _, end)) = e.field
+                && (e.changed || e.removed)
+            {
+                out.extend_from_slice(&bytes[verbatim..start]);
+                if !e.removed {
+                    put_raw_key_value(&mut out, number, self.slice(e.key), self.value(e));
+                }
+                verbatim = end;
+            }
+        }
+        out.extend_from_slice(&bytes[verbatim..]);
+        for e in &self.scratch.entries {
+            if e.field.is_none() && !e.removed {
+                put_raw_key_value(&mut out, number, self.slice(e.key), self.value(e));
+            }
+        }
+        out
+    }
+}
+
+/// Appends `KeyValue { key, value }` from an already encoded key and value payload.
+fn put_raw_key_value(out: &mut Vec<u8>, number: u32, key: &[u8], value: &[u8]) {
+    let len = pb::len_field_len(1, key.len()) + pb::len_field_len(2, value.len());
+    pb::put_len_header(out, number, len);
+    put_len_field(out, 1, key);
+    put_len_field(out, 2, value);
 }
 
 /// Per-scope edit state.

@@ -31,7 +31,7 @@ mod view;
 
 use std::fmt;
 
-pub use edit::{MessageMut, Outcome};
+pub use edit::{AttributeScratch, AttributesMut, MessageMut, Outcome};
 pub use logs::{LogRecordMut, Logs, ResourceLogsMut, ScopeLogsMut};
 pub use metrics::{DataPointMut, MetricMut, Metrics, ResourceMetricsMut, ScopeMetricsMut};
 pub use owned::{

@@ -19,7 +19,7 @@
 //! # Ok::<(), aegis_wire::WireError>(())
 //! ```
 
-use crate::edit::MessageMut;
+use crate::edit::{AttributeScratch, AttributesMut, MessageMut};
 use crate::owned::LogRecordData;
 use crate::request::request_editor;
 use crate::value::{AnyValue, Attributes, EncodeValue};
@@ -90,6 +90,16 @@ impl<'e> LogRecordMut<'e> {
     /// Removes attribute `key`; returns whether it was there.
     pub fn remove_attribute(&mut self, key: &str) -> bool {
         self.msg.remove_attribute(LOG_ATTRIBUTES, key)
+    }
+
+    /// Makes any number of attribute edits in one pass; see
+    /// [`MessageMut::edit_attributes`].
+    pub fn edit_attributes<R>(
+        &mut self,
+        scratch: &mut AttributeScratch,
+        edit: impl FnOnce(&mut AttributesMut<'_>) -> R,
+    ) -> R {
+        self.msg.edit_attributes(LOG_ATTRIBUTES, scratch, edit)
     }
 
     /// Keeps only the attributes for which `keep` returns true.

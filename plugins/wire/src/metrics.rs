@@ -1,7 +1,7 @@
 //! Reading and editing an `ExportMetricsServiceRequest`: resources, scopes, metrics and,
 //! as the items, data points of every kind.
 
-use crate::edit::{Core, MessageMut, Slot};
+use crate::edit::{AttributeScratch, AttributesMut, Core, MessageMut, Slot};
 use crate::index::Index;
 use crate::pb::last_str;
 use crate::request::{resource_view, scope_view};
@@ -417,6 +417,16 @@ impl<'e> DataPointMut<'e> {
     /// Removes attribute `key`; returns whether it was there.
     pub fn remove_attribute(&mut self, key: &str) -> bool {
         self.msg.remove_attribute(self.kind.attributes_field(), key)
+    }
+
+    /// Makes any number of attribute edits in one pass; see
+    /// [`MessageMut::edit_attributes`].
+    pub fn edit_attributes<R>(
+        &mut self,
+        scratch: &mut AttributeScratch,
+        edit: impl FnOnce(&mut AttributesMut<'_>) -> R,
+    ) -> R {
+        self.msg.edit_attributes(self.kind.attributes_field(), scratch, edit)
     }
 
     /// Keeps only the attributes for which `keep` returns true.

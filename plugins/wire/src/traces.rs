@@ -1,6 +1,6 @@
 //! Reading and editing an `ExportTraceServiceRequest`.
 
-use crate::edit::MessageMut;
+use crate::edit::{AttributeScratch, AttributesMut, MessageMut};
 use crate::owned::{SpanData, SpanEventData, SpanLinkData};
 use crate::pb::{self, put_len_field};
 use crate::request::request_editor;
@@ -72,6 +72,16 @@ impl<'e> SpanMut<'e> {
     /// Removes attribute `key`; returns whether it was there.
     pub fn remove_attribute(&mut self, key: &str) -> bool {
         self.msg.remove_attribute(SPAN_ATTRIBUTES, key)
+    }
+
+    /// Makes any number of attribute edits in one pass; see
+    /// [`MessageMut::edit_attributes`].
+    pub fn edit_attributes<R>(
+        &mut self,
+        scratch: &mut AttributeScratch,
+        edit: impl FnOnce(&mut AttributesMut<'_>) -> R,
+    ) -> R {
+        self.msg.edit_attributes(SPAN_ATTRIBUTES, scratch, edit)
     }
 
     /// Keeps only the attributes for which `keep` returns true.

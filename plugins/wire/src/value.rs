@@ -210,7 +210,7 @@ impl<'a> Iterator for Attributes<'a> {
 }
 
 /// The key and value payloads of an encoded `KeyValue` (empty when absent).
-#[inline]
+#[inline(always)]
 pub(crate) fn split_key_value(kv: &[u8]) -> (&[u8], &[u8]) {
     // The usual layout: a short key, then the value, and nothing else.
     if let [0x0a, len, rest @ ..] = kv

@@ -502,3 +502,101 @@ fn metric_views_read_values_of_every_kind() {
     let summary = all.iter().find(|m| m.name() == "summary").unwrap();
     assert_eq!(summary.data_points().next().unwrap().quantile_values(), vec![(0.5, 2.0), (0.99, 9.0)]);
 }
+
+#[test]
+fn one_pass_attribute_edits_decode_to_the_expected_records() {
+    let mut req = logs_request(2);
+    let bytes = encode(&req);
+    let mut logs = Logs::parse(&bytes).unwrap();
+    let mut scratch = aegis_wire::AttributeScratch::default();
+    for mut record in logs.records_mut() {
+        let renamed = record.edit_attributes(&mut scratch, |attrs| {
+            attrs.set("env", "prod");
+            attrs.set("http.status_code", 503);
+            assert_eq!(attrs.get("http.status_code").unwrap().as_int(), Some(503));
+            assert!(attrs.remove("payload"));
+            assert!(!attrs.contains("payload"));
+            assert!(attrs.copy("http.method", "method.copy"));
+            assert!(!attrs.copy("absent", "x"));
+            attrs.rename("http.route", "route")
+        });
+        assert!(renamed);
+    }
+    let got = decode_logs(logs.finish());
+    for record in all_records(&mut req) {
+        let route = record.attributes[1].value.clone().unwrap();
+        record.attributes[2] = kv("http.status_code", i(503));
+        record.attributes.retain(|a| a.key != "payload" && a.key != "http.route");
+        record.attributes.extend([kv("env", s("prod")), kv("method.copy", s("GET")), kv("route", route)]);
+    }
+    assert_eq!(got, req);
+}
+
+#[test]
+fn one_pass_edits_that_change_nothing_leave_the_batch_unchanged() {
+    let bytes = encode(&logs_request(1));
+    let mut logs = Logs::parse(&bytes).unwrap();
+    let mut scratch = aegis_wire::AttributeScratch::default();
+    for mut record in logs.records_mut() {
+        record.edit_attributes(&mut scratch, |attrs| {
+            assert!(!attrs.remove("absent"));
+            assert!(!attrs.rename("absent", "other"));
+        });
+    }
+    assert_eq!(logs.finish(), Outcome::Unchanged);
+}
+
+#[test]
+fn one_pass_edits_match_sequential_edits_on_random_programs() {
+    let mut rng = Rng(99);
+    let keys = ["http.method", "http.route", "cached", "env", "x"];
+    let bytes = encode(&logs_request(1));
+    for _ in 0..300 {
+        let program: Vec<(usize, usize, usize)> =
+            (0..1 + rng.below(5)).map(|_| (rng.below(4), rng.below(keys.len()), rng.below(keys.len()))).collect();
+        let mut one = Logs::parse(&bytes).unwrap();
+        let mut scratch = aegis_wire::AttributeScratch::default();
+        for mut record in one.records_mut() {
+            record.edit_attributes(&mut scratch, |attrs| {
+                for &(op, a, b) in &program {
+                    match op {
+                        0 => attrs.set(keys[a], b as i64),
+                        1 => {
+                            attrs.remove(keys[a]);
+                        }
+                        2 => {
+                            attrs.copy(keys[a], keys[b]);
+                        }
+                        _ => {
+                            attrs.rename(keys[a], keys[b]);
+                        }
+                    }
+                }
+            });
+        }
+        let mut seq = Logs::parse(&bytes).unwrap();
+        for mut record in seq.records_mut() {
+            for &(op, a, b) in &program {
+                let value = record.attribute(keys[a]).map(|v| v.to_value());
+                match (op, value) {
+                    (0, _) => record.set_attribute(keys[a], b as i64),
+                    (1, _) => {
+                        record.remove_attribute(keys[a]);
+                    }
+                    (2, Some(v)) => record.set_attribute(keys[b], &v),
+                    (3, Some(v)) if a != b => {
+                        record.set_attribute(keys[b], &v);
+                        record.remove_attribute(keys[a]);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let decode = |o: Outcome| match o {
+            Outcome::Replaced(b) => ExportLogsServiceRequest::decode(&b[..]).unwrap(),
+            Outcome::Unchanged => ExportLogsServiceRequest::decode(&bytes[..]).unwrap(),
+            Outcome::Dropped => panic!("nothing is removed"),
+        };
+        assert_eq!(decode(one.finish()), decode(seq.finish()), "program {program:?}");
+    }
+}

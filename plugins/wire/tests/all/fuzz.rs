@@ -33,7 +33,15 @@ fn exercise(signal: Signal, bytes: &[u8]) {
     match signal {
         Signal::Logs => {
             if let Ok(mut logs) = Logs::parse(bytes) {
+                let mut scratch = aegis_wire::AttributeScratch::default();
                 for (n, mut record) in logs.records_mut().enumerate() {
+                    record.edit_attributes(&mut scratch, |attrs| {
+                        let _ = attrs.get("http.method").map(|v| v.to_string());
+                        attrs.rename("http.route", "route");
+                        attrs.copy("cached", "c");
+                        attrs.set("k", 1);
+                        attrs.remove("payload");
+                    });
                     let view = record.view();
                     let _ = (view.severity_text(), view.body().map(|b| b.to_string()));
                     let _: Vec<_> = view.attributes().map(|(k, v)| (k, v.to_value())).collect();

@@ -1,0 +1,211 @@
+//! The Loki exporter: turns log records into entries of Loki streams and pushes them to
+//! Loki's push API (`/loki/api/v1/push`) as snappy-compressed protobuf or as JSON. The host
+//! POSTs each push to the exporter's `endpoint` and retries what Loki asks to be retried.
+//! The keys are documented in `docs/plugins/loki.md`.
+
+mod config;
+mod labels;
+mod line;
+mod push;
+
+use std::collections::HashMap;
+
+use aegis_plugin_sdk::prelude::*;
+use aegis_plugin_sdk::wire::{LogRecord, Resource, Scope};
+
+use config::{LongLine, Settings, Source};
+use labels::{Admitted, Guard};
+use push::{Buffer, Entry};
+
+/// The exporter: its settings, the cardinality guard's memory and the entries waiting for
+/// the next push.
+#[derive(Debug)]
+pub struct Loki {
+    settings: Settings,
+    guard: Guard,
+    buffer: Buffer,
+    counts: Counts,
+}
+
+/// What happened since the counters were last handed to the host; reported once per call
+/// rather than once per record.
+#[derive(Debug, Default)]
+struct Counts {
+    sent: u64,
+    pushes: u64,
+    push_bytes: u64,
+    truncated: u64,
+    dropped: HashMap<&'static str, u64>,
+    overflows: HashMap<String, u64>,
+}
+
+impl Exporter for Loki {
+    fn signals() -> Vec<Signal> {
+        vec![Signal::Logs]
+    }
+
+    fn init(config: Config) -> Result<Self, Error> {
+        Ok(Loki { settings: config::parse(&config)?, guard: Guard::default(), buffer: Buffer::default(), counts: Counts::default() })
+    }
+
+    fn export(&mut self, batch: Batch) -> Result<Vec<Payload>, Error> {
+        let logs = batch.logs()?;
+        let now = host::now_unix_nanos();
+        for resource_logs in logs.resource_logs() {
+            let resource = resource_logs.resource();
+            for scope_logs in resource_logs.scope_logs() {
+                let scope = scope_logs.scope();
+                // Resource and scope values are the same for every record beneath them.
+                let shared: Vec<Option<String>> = self
+                    .settings
+                    .labels
+                    .iter()
+                    .map(|(_, source)| source.is_per_container().then(|| value(source, &resource, &scope, None)).flatten())
+                    .collect();
+                for record in scope_logs.log_records() {
+                    self.add(&resource, &scope, &shared, &record, now);
+                }
+            }
+        }
+        let full = self.buffer.is_full(self.settings.max_entries_per_push, self.settings.max_push_size);
+        let payloads = if full { self.drain() } else { Vec::new() };
+        self.report();
+        Ok(payloads)
+    }
+
+    fn flush(&mut self, _now_unix_nanos: u64) -> Result<Vec<Payload>, Error> {
+        let payloads = self.drain();
+        self.report();
+        Ok(payloads)
+    }
+}
+
+export_exporter!(Loki);
+
+impl Loki {
+    /// Turns one record into an entry of its stream in the buffer.
+    fn add(&mut self, resource: &Resource<'_>, scope: &Scope<'_>, shared: &[Option<String>], record: &LogRecord<'_>, now: u64) {
+        let settings = &self.settings;
+        let level = labels::level(record.severity_number(), record.severity_text());
+        let mut line = line::render(record, settings.line_format, settings.line_attributes, level.as_deref());
+        if settings.max_line_size > 0 && line.len() > settings.max_line_size {
+            match settings.on_long_line {
+                LongLine::Truncate => {
+                    line::truncate(&mut line, settings.max_line_size);
+                    self.counts.truncated += 1;
+                }
+                LongLine::Drop => {
+                    *self.counts.dropped.entry("line_too_long").or_default() += 1;
+                    return;
+                }
+            }
+        }
+
+        let mut pairs: Vec<(&str, String)> = Vec::with_capacity(settings.labels.len() + settings.static_labels.len());
+        for ((name, source), shared) in settings.labels.iter().zip(shared) {
+            let found = match source {
+                Source::Severity => level.clone(),
+                _ if source.is_per_container() => shared.clone(),
+                _ => value(source, resource, scope, Some(record)),
+            };
+            let Some(found) = found.filter(|v| !v.is_empty()) else { continue };
+            match self.guard.admit(settings, name, found, now) {
+                Admitted::Value(v) => pairs.push((name, v)),
+                Admitted::Overflowed(v) => {
+                    *self.counts.overflows.entry(name.clone()).or_default() += 1;
+                    pairs.push((name, v));
+                }
+                Admitted::Dropped => *self.counts.overflows.entry(name.clone()).or_default() += 1,
+            }
+        }
+        pairs.extend(settings.static_labels.iter().map(|(name, value)| (name.as_str(), value.clone())));
+        if pairs.is_empty() {
+            // Loki refuses a stream without labels; this is the name and value its own OTLP
+            // endpoint gives logs that lack `service.name`.
+            pairs.push(("service_name", "unknown_service".to_owned()));
+        }
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let selector = labels::selector(&borrowed);
+
+        let metadata = settings
+            .structured_metadata
+            .iter()
+            .filter_map(|(name, source)| {
+                let found = match source {
+                    Source::Severity => level.clone(),
+                    _ => value(source, resource, scope, Some(record)),
+                };
+                found.filter(|v| !v.is_empty()).map(|v| (name.clone(), v))
+            })
+            .collect();
+        let timestamp = [record.time_unix_nano(), record.observed_time_unix_nano()]
+            .into_iter()
+            .find(|t| *t != 0)
+            .unwrap_or(now);
+        let entry = Entry { timestamp, line, metadata };
+        self.buffer.push(selector, || pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), entry);
+    }
+
+    /// Every buffered entry as payloads for the host to push.
+    fn drain(&mut self) -> Vec<Payload> {
+        let settings = &self.settings;
+        let pushes = self.buffer.drain(settings.max_entries_per_push, settings.max_push_size);
+        pushes
+            .into_iter()
+            .map(|streams| {
+                self.counts.sent += streams.iter().map(|s| s.entries.len() as u64).sum::<u64>();
+                let body = push::encode(settings.format, streams);
+                self.counts.pushes += 1;
+                self.counts.push_bytes += body.len() as u64;
+                Payload { path: settings.path.clone(), headers: settings.headers.clone(), body }
+            })
+            .collect()
+    }
+
+    /// Hands the counts gathered since the last call to the host's metrics.
+    fn report(&mut self) {
+        let counts = std::mem::take(&mut self.counts);
+        for (name, value) in [
+            ("loki_entries_sent", counts.sent),
+            ("loki_pushes", counts.pushes),
+            ("loki_push_bytes", counts.push_bytes),
+            ("loki_lines_truncated", counts.truncated),
+        ] {
+            if value > 0 {
+                host::counter_add(name, value, &[]);
+            }
+        }
+        for (reason, value) in counts.dropped {
+            host::counter_add("loki_entries_dropped", value, &[("reason", reason)]);
+        }
+        for (label, value) in &counts.overflows {
+            host::counter_add("loki_label_overflows", value.to_owned(), &[("label", label)]);
+            host::gauge_set("loki_label_values", self.guard.values(label) as f64, &[("label", label)]);
+        }
+        host::gauge_set("loki_buffered_entries", self.buffer.len() as f64, &[]);
+    }
+}
+
+/// The text of a source for one record (`record` is none for values shared by a scope).
+fn value(source: &Source, resource: &Resource<'_>, scope: &Scope<'_>, record: Option<&LogRecord<'_>>) -> Option<String> {
+    match source {
+        Source::Resource(key) => resource.attribute(key).map(|v| line::text(v.get())),
+        Source::ScopeName => Some(scope.name().to_owned()),
+        Source::Attribute(key) => record?.attribute(key).map(|v| line::text(v.get())),
+        Source::Severity => labels::level(record?.severity_number(), record?.severity_text()),
+        Source::TraceId => Some(hex(record?.trace_id())),
+        Source::SpanId => Some(hex(record?.span_id())),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests;

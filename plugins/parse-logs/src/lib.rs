@@ -1,0 +1,1 @@
+//! The parse-logs processor (being written).

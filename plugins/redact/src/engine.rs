@@ -1,0 +1,521 @@
+//! The redaction of one set of attributes, one value or one log body: what becomes of
+//! each key (kept, removed, masked whole, or scanned), what the scans find, and the text
+//! that replaces it. Nothing is copied or allocated for values that stay as they are.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use aegis_plugin_sdk::hash;
+use aegis_plugin_sdk::wire::{ArrayValue, Attributes, EncodeValue, KvList};
+use aegis_plugin_sdk::{AnyValue, Value, ValueRef};
+
+use crate::config::{Replacement, Rules, SummaryLevel};
+use crate::detect::{Found, Reason, is_sensitive_key};
+
+/// What becomes of the value of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyRule {
+    /// Passed on untouched (`ignored_keys`).
+    Ignore,
+    /// Removed (not in `allowed_keys`).
+    Remove,
+    /// Masked whole, for this reason.
+    Mask(Reason),
+    /// Scanned by `blocked_values` and the detectors.
+    Scan,
+}
+
+/// What becomes of one attribute of a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// It stays as it is.
+    Keep,
+    /// It is removed.
+    Drop,
+    /// Its value becomes the encoded `AnyValue` at this range of [`Plan::values`].
+    Replace(usize, usize),
+}
+
+/// The decisions for one set of attributes, in their order, and the new values.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) values: Vec<u8>,
+    pub(crate) changed: bool,
+}
+
+impl Plan {
+    pub(crate) fn clear(&mut self) {
+        self.decisions.clear();
+        self.values.clear();
+        self.changed = false;
+    }
+
+    fn replace(&mut self, value: &impl EncodeValue) -> Decision {
+        let start = self.values.len();
+        value.encode(&mut self.values);
+        self.changed = true;
+        Decision::Replace(start, self.values.len())
+    }
+
+    /// The decision for attribute `i` (attributes past the plan's end stay).
+    pub(crate) fn decision(&self, i: usize) -> Decision {
+        self.decisions.get(i).copied().unwrap_or(Decision::Keep)
+    }
+}
+
+/// The summary attribute names, as the OpenTelemetry Collector writes them.
+pub(crate) const MASKED_COUNT: &str = "redaction.masked.count";
+pub(crate) const MASKED_KEYS: &str = "redaction.masked.keys";
+pub(crate) const REDACTED_COUNT: &str = "redaction.redacted.count";
+pub(crate) const REDACTED_KEYS: &str = "redaction.redacted.keys";
+
+/// What was masked and removed in one set of attributes (with a log record's body), for
+/// its summary attributes.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    level: SummaryLevel,
+    pub(crate) masked: u32,
+    pub(crate) removed: u32,
+    masked_keys: Vec<String>,
+    removed_keys: Vec<String>,
+}
+
+impl Summary {
+    pub(crate) fn new(level: SummaryLevel) -> Self {
+        Summary { level, ..Default::default() }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.masked = 0;
+        self.removed = 0;
+        self.masked_keys.clear();
+        self.removed_keys.clear();
+    }
+
+    fn debug(&self) -> bool {
+        self.level == SummaryLevel::Debug
+    }
+
+    fn masked(&mut self, path: &str) {
+        self.masked += 1;
+        if self.debug() {
+            self.masked_keys.push(path.to_owned());
+        }
+    }
+
+    fn removed(&mut self, path: &str) {
+        self.removed += 1;
+        if self.debug() {
+            self.removed_keys.push(path.to_owned());
+        }
+    }
+
+    /// Whether anything was masked or removed.
+    pub(crate) fn any(&self) -> bool {
+        self.masked + self.removed > 0
+    }
+
+    /// Whether summary attributes are to be written.
+    pub(crate) fn writes(&self) -> bool {
+        self.level != SummaryLevel::Silent && self.any()
+    }
+
+    /// Whether attribute `key` is one this summary is about to write (an earlier value
+    /// is merged into it rather than kept beside it).
+    pub(crate) fn writes_key(&self, key: &str) -> bool {
+        self.writes()
+            && match key {
+                MASKED_COUNT => self.masked > 0,
+                REDACTED_COUNT => self.removed > 0,
+                MASKED_KEYS => self.debug() && self.masked > 0,
+                REDACTED_KEYS => self.debug() && self.removed > 0,
+                _ => false,
+            }
+    }
+
+    /// The summary attributes, merged with what an earlier redaction wrote (`earlier`
+    /// gives the value an attribute had).
+    pub(crate) fn attributes<'a>(&self, earlier: impl Fn(&str) -> Option<AnyValue<'a>>) -> Vec<(&'static str, Value)> {
+        let mut out = Vec::with_capacity(4);
+        if !self.writes() {
+            return out;
+        }
+        let count = |key: &str, n: u32| {
+            let before = earlier(key).and_then(|v| v.as_int()).unwrap_or(0);
+            Value::Int(before.saturating_add(i64::from(n)))
+        };
+        let keys = |key: &str, list: &[String]| {
+            let mut all: Vec<&str> = list.iter().map(String::as_str).collect();
+            let before = earlier(key).and_then(|v| v.as_str());
+            all.extend(before.into_iter().flat_map(|s| s.split(',')).filter(|k| !k.is_empty()));
+            all.sort_unstable();
+            Value::Str(all.join(","))
+        };
+        if self.masked > 0 {
+            out.push((MASKED_COUNT, count(MASKED_COUNT, self.masked)));
+            if self.debug() {
+                out.push((MASKED_KEYS, keys(MASKED_KEYS, &self.masked_keys)));
+            }
+        }
+        if self.removed > 0 {
+            out.push((REDACTED_COUNT, count(REDACTED_COUNT, self.removed)));
+            if self.debug() {
+                out.push((REDACTED_KEYS, keys(REDACTED_KEYS, &self.removed_keys)));
+            }
+        }
+        out
+    }
+}
+
+/// What a batch did, for the plugin's metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Parts masked (or hashed), by what found them.
+    pub(crate) masked: [u64; Reason::ALL.len()],
+    /// Attributes (and keys of key-value lists) removed.
+    pub(crate) removed: u64,
+    /// Items (log records, spans, data points) changed.
+    pub(crate) items: u64,
+}
+
+/// A changed value: a string (left in [`Engine::text`]) or a rebuilt array or list.
+#[derive(Debug)]
+pub(crate) enum Changed {
+    Text,
+    Value(Value),
+}
+
+/// How deep arrays and lists are followed; anything deeper is masked whole. Requests
+/// the host has validated never come close.
+const MAX_DEPTH: usize = 32;
+
+/// How many keys' rules are remembered; keys come from senders, so the memory is
+/// bounded, and forgotten all at once when full.
+const KEY_CACHE: usize = 4096;
+
+/// The redaction engine: the rules, and the scratch space its scans reuse.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) rules: Rules,
+    cache: HashMap<Box<str>, KeyRule, BuildHasherDefault<Fnv>>,
+    found: Vec<Found>,
+    /// What `allowed_values` match in the value being scanned.
+    allowed: Vec<Found>,
+    /// The text of the last changed string.
+    text: String,
+    number: String,
+    /// Where in a body or value the engine is, for `redaction.*.keys` (debug only).
+    path: String,
+}
+
+impl Engine {
+    pub(crate) fn new(rules: Rules) -> Self {
+        Engine {
+            rules,
+            cache: HashMap::default(),
+            found: Vec::new(),
+            allowed: Vec::new(),
+            text: String::new(),
+            number: String::new(),
+            path: String::new(),
+        }
+    }
+
+    /// The text of the last string that changed.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What becomes of the value of `key`.
+    pub(crate) fn key_rule(&mut self, key: &str) -> KeyRule {
+        if let Some(&rule) = self.cache.get(key) {
+            return rule;
+        }
+        let rule = self.classify(key);
+        if self.cache.len() >= KEY_CACHE {
+            self.cache.clear();
+        }
+        self.cache.insert(key.into(), rule);
+        rule
+    }
+
+    fn classify(&self, key: &str) -> KeyRule {
+        let rules = &self.rules;
+        if rules.ignored_keys.contains(key) {
+            KeyRule::Ignore
+        } else if !rules.allow_all_keys && !rules.allowed_keys.contains(key) {
+            KeyRule::Remove
+        } else if rules.blocked_keys.as_ref().is_some_and(|p| p.is_match(key)) {
+            KeyRule::Mask(Reason::BlockedKey)
+        } else if rules.sensitive_keys && is_sensitive_key(key) {
+            KeyRule::Mask(Reason::SensitiveKey)
+        } else {
+            KeyRule::Scan
+        }
+    }
+
+    /// Decides what becomes of each of `attributes`, into `plan`.
+    pub(crate) fn attributes(
+        &mut self,
+        attributes: Attributes<'_>,
+        plan: &mut Plan,
+        summary: &mut Summary,
+        tally: &mut Tally,
+    ) {
+        plan.clear();
+        for (key, value) in attributes {
+            let decision = match self.key_rule(key) {
+                KeyRule::Ignore => Decision::Keep,
+                KeyRule::Remove => {
+                    summary.removed(key);
+                    tally.removed += 1;
+                    plan.changed = true;
+                    Decision::Drop
+                }
+                KeyRule::Mask(reason) => {
+                    if self.mask_whole(value) {
+                        tally.masked[reason.index()] += 1;
+                        summary.masked(key);
+                        plan.replace(&ValueRef::Str(&self.text))
+                    } else {
+                        Decision::Keep
+                    }
+                }
+                KeyRule::Scan => {
+                    if summary.debug() {
+                        self.path.clear();
+                        self.path.push_str(key);
+                    }
+                    match self.value(value, 0, summary, tally) {
+                        Some(Changed::Text) => plan.replace(&ValueRef::Str(&self.text)),
+                        Some(Changed::Value(v)) => plan.replace(&v),
+                        None => Decision::Keep,
+                    }
+                }
+            };
+            plan.decisions.push(decision);
+        }
+    }
+
+    /// Redacts a log record's body; its parts are named `body...` in the summary.
+    pub(crate) fn body(&mut self, body: AnyValue<'_>, summary: &mut Summary, tally: &mut Tally) -> Option<Changed> {
+        self.path.clear();
+        self.path.push_str("body");
+        self.value(body, 0, summary, tally)
+    }
+
+    /// Redacts one value found at `self.path`.
+    fn value(&mut self, value: AnyValue<'_>, depth: usize, summary: &mut Summary, tally: &mut Tally) -> Option<Changed> {
+        if depth > MAX_DEPTH {
+            return self.mask_whole(value).then(|| {
+                tally.masked[Reason::BlockedValue.index()] += 1;
+                summary.masked(&self.path);
+                Changed::Text
+            });
+        }
+        let changed = match value.get() {
+            ValueRef::Str(s) => self.scan(s, tally).then_some(Changed::Text),
+            ValueRef::Int(n) if self.scans_number(n) => {
+                let mut number = std::mem::take(&mut self.number);
+                number.clear();
+                number.push_str(&n.to_string());
+                let changed = self.scan(&number, tally);
+                self.number = number;
+                changed.then_some(Changed::Text)
+            }
+            ValueRef::KvList(list) => {
+                return self.kvlist(list, depth + 1, summary, tally).map(|l| Changed::Value(Value::KvList(l)));
+            }
+            ValueRef::Array(array) => {
+                return self.array(array, depth + 1, summary, tally).map(|a| Changed::Value(Value::Array(a)));
+            }
+            _ => None,
+        };
+        if changed.is_some() {
+            summary.masked(&self.path);
+        }
+        changed
+    }
+
+    /// Whether integer `n` could hold what the scans look for: a card number (13 digits
+    /// or more), or anything a user pattern may match.
+    fn scans_number(&self, n: i64) -> bool {
+        self.rules.blocked_values.is_some()
+            || (self.rules.detectors.has(Reason::CreditCard) && n.unsigned_abs() >= 1_000_000_000_000)
+    }
+
+    fn kvlist(
+        &mut self,
+        list: KvList<'_>,
+        depth: usize,
+        summary: &mut Summary,
+        tally: &mut Tally,
+    ) -> Option<Vec<(String, Value)>> {
+        let mut out: Option<Vec<(String, Value)>> = None;
+        for (i, (key, value)) in list.iter().enumerate() {
+            let mark = self.path.len();
+            if summary.debug() {
+                self.path.push('.');
+                self.path.push_str(key);
+            }
+            // `None`: unchanged; `Some(None)`: removed; `Some(Some(v))`: replaced.
+            let entry = match self.key_rule(key) {
+                KeyRule::Ignore => None,
+                KeyRule::Remove => {
+                    summary.removed(&self.path);
+                    tally.removed += 1;
+                    Some(None)
+                }
+                KeyRule::Mask(reason) => self.mask_whole(value).then(|| {
+                    tally.masked[reason.index()] += 1;
+                    summary.masked(&self.path);
+                    Some(Value::Str(self.text.clone()))
+                }),
+                KeyRule::Scan => self.value(value, depth, summary, tally).map(|c| Some(self.owned(c))),
+            };
+            self.path.truncate(mark);
+            match entry {
+                None => {
+                    if let Some(out) = &mut out {
+                        out.push((key.to_owned(), value.to_value()));
+                    }
+                }
+                Some(new) => {
+                    let out = out.get_or_insert_with(|| {
+                        list.iter().take(i).map(|(k, v)| (k.to_owned(), v.to_value())).collect()
+                    });
+                    if let Some(new) = new {
+                        out.push((key.to_owned(), new));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn array(&mut self, array: ArrayValue<'_>, depth: usize, summary: &mut Summary, tally: &mut Tally) -> Option<Vec<Value>> {
+        let mut out: Option<Vec<Value>> = None;
+        for (i, value) in array.iter().enumerate() {
+            let mark = self.path.len();
+            if summary.debug() {
+                self.path.push_str(&format!("[{i}]"));
+            }
+            let changed = self.value(value, depth, summary, tally).map(|c| self.owned(c));
+            self.path.truncate(mark);
+            match changed {
+                None => {
+                    if let Some(out) = &mut out {
+                        out.push(value.to_value());
+                    }
+                }
+                Some(new) => out.get_or_insert_with(|| array.iter().take(i).map(|v| v.to_value()).collect()).push(new),
+            }
+        }
+        out
+    }
+
+    fn owned(&self, changed: Changed) -> Value {
+        match changed {
+            Changed::Text => Value::Str(self.text.clone()),
+            Changed::Value(value) => value,
+        }
+    }
+
+    /// Replaces a whole value, into `self.text`; false for values with nothing to hide
+    /// (absent, empty, or already the mask).
+    fn mask_whole(&mut self, value: AnyValue<'_>) -> bool {
+        self.text.clear();
+        match value.get() {
+            ValueRef::Empty => false,
+            ValueRef::Str(s) if s.is_empty() => false,
+            ValueRef::Str(s) if matches!(&self.rules.replacement, Replacement::Mask(mask) if mask == s) => false,
+            ValueRef::Str(s) => {
+                replace_into(&self.rules.replacement, s.as_bytes(), &mut self.text);
+                true
+            }
+            ValueRef::Bytes(b) => {
+                replace_into(&self.rules.replacement, b, &mut self.text);
+                true
+            }
+            other => {
+                replace_into(&self.rules.replacement, other.to_string().as_bytes(), &mut self.text);
+                true
+            }
+        }
+    }
+
+    /// Masks what `blocked_values` and the detectors find in `text` (except what
+    /// `allowed_values` match), into `self.text`; false when nothing is found.
+    fn scan(&mut self, text: &str, tally: &mut Tally) -> bool {
+        let found = &mut self.found;
+        found.clear();
+        self.rules.detectors.scan(text, found);
+        if let Some(blocked) = &self.rules.blocked_values {
+            blocked.find(text, Reason::BlockedValue, found);
+        }
+        if found.is_empty() {
+            return false;
+        }
+        if let Some(allowed) = &self.rules.allowed_values {
+            self.allowed.clear();
+            allowed.find(text, Reason::BlockedValue, &mut self.allowed);
+            let allowed = &self.allowed;
+            found.retain(|f| !allowed.iter().any(|a| a.start <= f.start && f.end <= a.end));
+            if found.is_empty() {
+                return false;
+            }
+        }
+        found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        self.text.clear();
+        let mut pos = 0;
+        let mut i = 0;
+        while i < found.len() {
+            let Found { start, mut end, reason } = found[i];
+            // Overlapping finds (a bearer token that is also a JWT) are masked as one.
+            i += 1;
+            while i < found.len() && found[i].start < end {
+                end = end.max(found[i].end);
+                i += 1;
+            }
+            self.text.push_str(text.get(pos..start).unwrap_or(""));
+            replace_into(&self.rules.replacement, text.as_bytes().get(start..end).unwrap_or(&[]), &mut self.text);
+            tally.masked[reason.index()] += 1;
+            pos = end;
+        }
+        self.text.push_str(text.get(pos..).unwrap_or(""));
+        true
+    }
+}
+
+/// Appends what `part` is replaced by.
+fn replace_into(replacement: &Replacement, part: &[u8], out: &mut String) {
+    match replacement {
+        Replacement::Mask(mask) => out.push_str(mask),
+        Replacement::Sha256 => out.push_str(&hash::sha256_hex(part)),
+        Replacement::HmacSha256(key) => out.push_str(&key.hex(part)),
+    }
+}
+
+/// FNV-1a: keys are short and come from one's own senders, so a fast hash beats one that
+/// resists flooding (and the cache is bounded anyway).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The redact processor: keeps secrets and personal data out of the backends. It removes
+//! attributes whose keys are not allowed, masks (or hashes) the values of sensitive keys
+//! and what the detectors and patterns find in values, in log bodies (strings, and
+//! key-value lists and arrays, recursively), in the attributes of log records, spans,
+//! span events and data points, and in resource and scope attributes, like the
+//! OpenTelemetry Collector's redaction processor. The keys are documented in
+//! `docs/plugins/redact.md`.
+
+mod config;
+mod detect;
+mod engine;
+
+use aegis_plugin_sdk::prelude::*;
+use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
+use aegis_plugin_sdk::{DataPointMut, SpanMut};
+
+use detect::Reason;
+use engine::{Changed, Decision, Engine, Plan, Summary, Tally};
+
+/// OTLP field numbers of what is redacted.
+const LOG_BODY: u32 = 5;
+const LOG_ATTRIBUTES: u32 = 6;
+const SPAN_ATTRIBUTES: u32 = 9;
+const SPAN_EVENTS: u32 = 11;
+const RESOURCE_ATTRIBUTES: u32 = 1;
+const SCOPE_ATTRIBUTES: u32 = 3;
+
+/// The processor: the rules and the scratch space reused from item to item. Public so
+/// that the benchmarks can run the same logic natively.
+#[derive(Debug)]
+pub struct Redact {
+    engine: Engine,
+    plan: Plan,
+    summary: Summary,
+    tally: Tally,
+    /// The `KeyValue` payloads of the attributes being rewritten, and where each is.
+    out: Vec<u8>,
+    bounds: Vec<(usize, usize)>,
+    /// The payloads of a span's events being rewritten, and where each is.
+    events: Vec<u8>,
+    event_bounds: Vec<(usize, usize)>,
+}
+
+impl Processor for Redact {
+    fn init(config: Config) -> Result<Self, Error> {
+        // Inside WebAssembly the environment holds only what `grants.env` names.
+        let rules = config::parse(&config, |name| std::env::var(name).ok())?;
+        Ok(Redact {
+            summary: Summary::new(rules.summary),
+            engine: Engine::new(rules),
+            plan: Plan::default(),
+            tally: Tally::default(),
+            out: Vec::new(),
+            bounds: Vec::new(),
+            events: Vec::new(),
+            event_bounds: Vec::new(),
+        })
+    }
+
+    fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
+        let everything = self.engine.rules.condition.is_none();
+        for mut resource in logs.resource_logs_mut() {
+            let mut resource_matched = everything;
+            for mut scope in resource.scope_logs_mut() {
+                let mut scope_matched = everything;
+                for mut record in scope.records_mut() {
+                    if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_log(&record)) {
+                        scope_matched = true;
+                        self.record(&mut record);
+                    }
+                }
+                if scope_matched {
+                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                }
+                resource_matched |= scope_matched;
+            }
+            if resource_matched {
+                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+            }
+        }
+        self.flush(Signal::Logs);
+        Ok(())
+    }
+
+    fn process_traces(&mut self, traces: &mut Traces) -> Result<(), Error> {
+        let everything = self.engine.rules.condition.is_none();
+        for mut resource in traces.resource_spans_mut() {
+            let mut resource_matched = everything;
+            for mut scope in resource.scope_spans_mut() {
+                let mut scope_matched = everything;
+                for mut span in scope.spans_mut() {
+                    if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_span(&span)) {
+                        scope_matched = true;
+                        self.span(&mut span);
+                    }
+                }
+                if scope_matched {
+                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                }
+                resource_matched |= scope_matched;
+            }
+            if resource_matched {
+                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+            }
+        }
+        self.flush(Signal::Traces);
+        Ok(())
+    }
+
+    fn process_metrics(&mut self, metrics: &mut Metrics) -> Result<(), Error> {
+        let everything = self.engine.rules.condition.is_none();
+        for mut resource in metrics.resource_metrics_mut() {
+            let mut resource_matched = everything;
+            for mut scope in resource.scope_metrics_mut() {
+                let mut scope_matched = everything;
+                for mut metric in scope.metrics_mut() {
+                    for mut point in metric.data_points_mut() {
+                        if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_point(&point)) {
+                            scope_matched = true;
+                            self.point(&mut point);
+                        }
+                    }
+                }
+                if scope_matched {
+                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                }
+                resource_matched |= scope_matched;
+            }
+            if resource_matched {
+                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+            }
+        }
+        self.flush(Signal::Metrics);
+        Ok(())
+    }
+}
+
+export_processor!(Redact);
+
+impl Redact {
+    /// Redacts a log record's body and attributes.
+    fn record(&mut self, record: &mut LogRecordMut<'_>) {
+        let msg = record.message_mut();
+        self.summary.clear();
+        let mut changed = false;
+        if let Some(body) = LogRecord::new(msg.bytes()).body() {
+            match self.engine.body(body, &mut self.summary, &mut self.tally) {
+                Some(Changed::Text) => {
+                    msg.set_any_value(LOG_BODY, &ValueRef::Str(self.engine.text()));
+                    changed = true;
+                }
+                Some(Changed::Value(value)) => {
+                    msg.set_any_value(LOG_BODY, &value);
+                    changed = true;
+                }
+                None => {}
+            }
+        }
+        self.engine.attributes(Attributes::new(msg.bytes(), LOG_ATTRIBUTES), &mut self.plan, &mut self.summary, &mut self.tally);
+        changed |= self.rewrite(msg, LOG_ATTRIBUTES);
+        self.tally.items += u64::from(changed);
+    }
+
+    /// Redacts a span's attributes and its events' attributes.
+    fn span(&mut self, span: &mut SpanMut<'_>) {
+        let msg = span.message_mut();
+        let events = self.events(msg);
+        let attributes = self.attribute_set(msg, SPAN_ATTRIBUTES);
+        self.tally.items += u64::from(events || attributes);
+    }
+
+    /// Redacts a data point's attributes.
+    fn point(&mut self, point: &mut DataPointMut<'_>) {
+        let number = point.view().kind().attributes_field();
+        let changed = self.attribute_set(point.message_mut(), number);
+        self.tally.items += u64::from(changed);
+    }
+
+    /// Redacts the attributes in field `number` of `msg` (with their own summary);
+    /// returns whether anything changed.
+    fn attribute_set(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
+        self.summary.clear();
+        self.engine.attributes(Attributes::new(msg.bytes(), number), &mut self.plan, &mut self.summary, &mut self.tally);
+        self.rewrite(msg, number)
+    }
+
+    /// Writes the attributes in field `number` of `msg` as planned, with the summary;
+    /// returns whether anything changed. The attributes are written in one go after the
+    /// message's other fields: their order among themselves stays.
+    fn rewrite(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
+        if !self.plan.changed && !self.summary.writes() {
+            return false;
+        }
+        self.out.clear();
+        self.bounds.clear();
+        let attributes = Attributes::new(msg.bytes(), number);
+        for (i, (key, value)) in attributes.clone().enumerate() {
+            let payload = match self.plan.decision(i) {
+                Decision::Keep if self.summary.writes_key(key) => continue,
+                Decision::Keep => value.bytes(),
+                Decision::Drop => continue,
+                Decision::Replace(start, end) => &self.plan.values[start..end],
+            };
+            push_key_value(&mut self.out, &mut self.bounds, key, &ValueRef::Encoded(payload));
+        }
+        for (key, value) in self.summary.attributes(|key| earlier(&attributes, &self.plan, key)) {
+            push_key_value(&mut self.out, &mut self.bounds, key, &value);
+        }
+        msg.clear(number);
+        for &(start, end) in &self.bounds {
+            msg.push_len(number, &self.out[start..end]);
+        }
+        true
+    }
+
+    /// Redacts the attributes of a span's events, each event with its own summary (like
+    /// the OpenTelemetry Collector); returns whether any changed. The events are written
+    /// again, in their order, only when one changed.
+    fn events(&mut self, msg: &mut MessageMut<'_>) -> bool {
+        let span = Span::new(msg.bytes());
+        let mut changed = false;
+        self.events.clear();
+        self.event_bounds.clear();
+        for event in span.events() {
+            self.summary.clear();
+            self.engine.attributes(event.attributes(), &mut self.plan, &mut self.summary, &mut self.tally);
+            let start = self.events.len();
+            if self.plan.changed || self.summary.writes() {
+                changed = true;
+                let mut data = SpanEventData::from_view(&event);
+                data.attributes = owned_attributes(event.attributes(), &self.plan, &self.summary);
+                self.events.extend_from_slice(&data.encode());
+            } else {
+                self.events.extend_from_slice(event.bytes());
+            }
+            self.event_bounds.push((start, self.events.len()));
+        }
+        if changed {
+            msg.clear(SPAN_EVENTS);
+            for &(start, end) in &self.event_bounds {
+                msg.push_len(SPAN_EVENTS, &self.events[start..end]);
+            }
+        }
+        changed
+    }
+
+    /// Reports what the batch did to the host's metrics.
+    fn flush(&mut self, signal: Signal) {
+        let tally = std::mem::take(&mut self.tally);
+        let signal = signal.as_str();
+        for reason in Reason::ALL {
+            let n = tally.masked[reason.index()];
+            if n > 0 {
+                host::counter_add("redact_masked", n, &[("signal", signal), ("reason", reason.name())]);
+            }
+        }
+        if tally.removed > 0 {
+            host::counter_add("redact_removed", tally.removed, &[("signal", signal)]);
+        }
+        if tally.items > 0 {
+            host::counter_add("redact_items", tally.items, &[("signal", signal)]);
+        }
+    }
+}
+
+/// The value a kept attribute `key` had before (the last occurrence), for merging into
+/// the summary an earlier redaction wrote.
+fn earlier<'a>(attributes: &Attributes<'a>, plan: &Plan, key: &str) -> Option<AnyValue<'a>> {
+    attributes
+        .clone()
+        .enumerate()
+        .filter(|&(i, (k, _))| k == key && plan.decision(i) == Decision::Keep)
+        .last()
+        .map(|(_, (_, v))| v)
+}
+
+/// The attributes as planned, with the summary, as owned pairs (for span events).
+fn owned_attributes(attributes: Attributes<'_>, plan: &Plan, summary: &Summary) -> AttributeList {
+    let mut out = AttributeList::new();
+    for (i, (key, value)) in attributes.clone().enumerate() {
+        match plan.decision(i) {
+            Decision::Keep if summary.writes_key(key) => {}
+            Decision::Keep => out.push((key.to_owned(), value.to_value())),
+            Decision::Drop => {}
+            Decision::Replace(start, end) => {
+                out.push((key.to_owned(), AnyValue::new(&plan.values[start..end]).to_value()));
+            }
+        }
+    }
+    let merged = summary.attributes(|key| earlier(&attributes, plan, key));
+    out.extend(merged.into_iter().map(|(key, value)| (key.to_owned(), value)));
+    out
+}
+
+/// Appends the payload of a `KeyValue { key, value }` to `out`, and where it is to `bounds`.
+fn push_key_value(out: &mut Vec<u8>, bounds: &mut Vec<(usize, usize)>, key: &str, value: &impl EncodeValue) {
+    let start = out.len();
+    out.push(0x0a); // field 1 (key), length-delimited
+    put_varint(out, key.len() as u64);
+    out.extend_from_slice(key.as_bytes());
+    out.push(0x12); // field 2 (value), length-delimited
+    put_varint(out, value.encoded_len() as u64);
+    value.encode(out);
+    bounds.push((start, out.len()));
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
