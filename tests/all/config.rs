@@ -56,11 +56,20 @@ fn plugin_mistakes_are_reported_with_the_config_mistakes() {
             [exporters.console]
             kind = "debug"
 
+            [receivers.files]
+            plugin = "builtin:file-logs"
+            files = {{ include = ["/nonexistent/*.log"] }}
+
             [pipelines.logs]
             signal = "logs"
             receivers = ["otlp"]
             processors = ["scrub", "tag"]
             exporters = ["wrong_world", "console"]
+
+            [pipelines.traces]
+            signal = "traces"
+            receivers = ["files"]
+            exporters = ["console"]
             "#,
             misbehave = misbehave.display()
         ),
@@ -68,7 +77,8 @@ fn plugin_mistakes_are_reported_with_the_config_mistakes() {
     .unwrap();
     let (code, text) = validate(&config);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("has 3 errors"), "{text}");
+    assert!(text.contains("has 4 errors"), "{text}");
+    assert!(text.contains("pipelines.traces.receivers[0]: `files` (file-logs) cannot handle traces (it handles: logs)"), "{text}");
     assert!(text.contains("processors.scrub.plugin: no built-in plugin is called `no-such-builtin` (built-ins: attributes"), "{text}");
     assert!(text.contains("processors.tag.config:") && text.contains("explode"), "the plugin's own config error: {text}");
     assert!(text.contains("exporters.wrong_world.plugin:") && text.contains("implements the `processor` world, but a exporter is needed here"), "{text}");

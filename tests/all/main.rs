@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod file_logs;
+mod filter;
 mod malformed;
 mod misbehaving;
 mod otlp_pipeline;

@@ -9,6 +9,8 @@
 mod config;
 mod detect;
 mod engine;
+#[cfg(test)]
+mod tests;
 
 use aegis_plugin_sdk::prelude::*;
 use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
@@ -44,19 +46,15 @@ pub struct Redact {
 impl Processor for Redact {
     fn init(config: Config) -> Result<Self, Error> {
         // Inside WebAssembly the environment holds only what `grants.env` names.
-        let rules = config::parse(&config, |name| std::env::var(name).ok())?;
-        Ok(Redact {
+        Redact::with_env(config, |name| std::env::var(name).ok())
+    }
+
             summary: Summary::new(rules.summary),
             engine: Engine::new(rules),
             plan: Plan::default(),
             tally: Tally::default(),
             out: Vec::new(),
             bounds: Vec::new(),
-            events: Vec::new(),
-            event_bounds: Vec::new(),
-        })
-    }
-
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
         let everything = self.engine.rules.condition.is_none();
         for mut resource in logs.resource_logs_mut() {
@@ -138,6 +136,21 @@ impl Processor for Redact {
 export_processor!(Redact);
 
 impl Redact {
+    /// Builds the processor, reading environment variables with `env`.
+    fn with_env(config: Config, env: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let rules = config::parse(&config, env)?;
+        Ok(Redact {
+            summary: Summary::new(rules.summary),
+            engine: Engine::new(rules),
+            plan: Plan::default(),
+            tally: Tally::default(),
+            out: Vec::new(),
+            bounds: Vec::new(),
+            events: Vec::new(),
+            event_bounds: Vec::new(),
+        })
+    }
+
     /// Redacts a log record's body and attributes.
     fn record(&mut self, record: &mut LogRecordMut<'_>) {
         let msg = record.message_mut();

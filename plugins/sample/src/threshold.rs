@@ -56,6 +56,7 @@ impl Threshold {
     }
 
     /// The threshold as a 56-bit number.
+    #[cfg(test)]
     pub(crate) fn value(self) -> u64 {
         self.0
     }
@@ -141,6 +142,7 @@ impl Randomness {
     }
 
     /// The value as a 56-bit number.
+    #[cfg(test)]
     pub(crate) fn value(self) -> u64 {
         self.0
     }
