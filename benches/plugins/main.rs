@@ -5,9 +5,10 @@
 
 mod attributes;
 mod data;
+mod filter;
 mod support;
 
 use criterion::{criterion_group, criterion_main};
 
-criterion_group!(benches, attributes::bench);
+criterion_group!(benches, attributes::bench, filter::bench);
 criterion_main!(benches);

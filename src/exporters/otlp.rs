@@ -49,7 +49,9 @@ impl OtlpExporter {
                     .map_err(|e| setup("endpoint", e.to_string()))?
                     .timeout(config.timeout)
                     .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-                    .tcp_nodelay(true);
+                    .tcp_nodelay(true)
+                    .initial_stream_window_size(Some(4 << 20))
+                    .initial_connection_window_size(Some(16 << 20));
                 if config.endpoint.starts_with("https://") {
                     let mut tls_config = ClientTlsConfig::new().with_native_roots();
                     if let Some(ca) = &config.tls.ca_file {

@@ -78,7 +78,11 @@ impl OtlpReceiver {
             let mut stop = shutdown.clone();
             tasks.spawn(async move {
                 let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                // Batches are hundreds of KB: HTTP/2's default 64 KB windows would cost a
+                // round trip of window updates every 64 KB.
                 let result = tonic::transport::Server::builder()
+                    .initial_stream_window_size(Some(4 << 20))
+                    .initial_connection_window_size(Some(16 << 20))
                     .add_service(GrpcService::<LogsMarker>::new(shared.clone()))
                     .add_service(GrpcService::<TracesMarker>::new(shared.clone()))
                     .add_service(GrpcService::<MetricsMarker>::new(shared.clone()))

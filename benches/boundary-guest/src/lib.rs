@@ -1,13 +1,13 @@
 //! The guest side of the boundary benchmark (`benches/boundary.rs`): one
-//! component exporting the redaction and sampling workloads three times over,
-//! once per way of moving a batch across the boundary (see
-//! `wit/boundary.wit` and `docs/design.md`, "Data across the boundary").
+//! component exporting the redaction and sampling workloads once per way of
+//! moving a batch across the boundary, and for OTLP bytes once more with the
+//! SDK's `aegis-wire` (see `wit/boundary.wit` and `docs/design.md`, "Data
+//! across the boundary").
 
 mod logs;
 mod otlp;
 mod rules;
 
-// The generated glue is full of `unsafe`; it is the only place that has any.
 // The generated glue (imports, exports and their ABI) is the one place with `unsafe`.
 #[allow(unsafe_code)]
 mod bindings {

@@ -1,46 +1,114 @@
-//! The attributes processor: inserts, updates, upserts, deletes, renames and hashes
-//! attributes of log records, spans and metric data points, like the OpenTelemetry
-//! Collector's processor of the same name. The actions are documented in
-//! `docs/plugins/attributes.md`.
+//! The attributes processor: inserts, updates, upserts, deletes, renames, hashes and
+//! extracts attributes of log records, spans and metric data points, or of their
+//! resources, like the OpenTelemetry Collector's attributes and resource processors. The
+//! actions are documented in `docs/plugins/attributes.md`.
 
 mod config;
 
+use aegis_plugin_sdk::condition::Condition;
+use aegis_plugin_sdk::hash;
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{AttributeScratch, AttributesMut};
-use sha2::{Digest, Sha256};
+use aegis_plugin_sdk::wire::{AttributeScratch, AttributesMut, MessageMut, Resource};
+use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
-use config::{Action, Source};
+use config::{Action, Extractor, Source, Step, Target};
 
-/// The processor: the checked actions, and scratch space for editing an item's
-/// attributes in one pass. Public so that the benchmarks can run the same logic natively.
+/// The field number of `Resource.attributes`.
+const RESOURCE_ATTRIBUTES: u32 = 1;
+
+/// Consecutive actions applied in one pass over an item's attributes. A pass starts at
+/// every action with an `if`, so that its condition sees what the passes before it did;
+/// the condition decides whether `actions[0]` runs, the others always do.
+#[derive(Debug)]
+struct Pass {
+    condition: Option<Condition>,
+    actions: Vec<Action>,
+}
+
+/// Groups steps into passes.
+fn passes(steps: impl IntoIterator<Item = Step>) -> Vec<Pass> {
+    let mut out: Vec<Pass> = Vec::new();
+    for step in steps {
+        match (step.condition, out.last_mut()) {
+            (None, Some(pass)) => pass.actions.push(step.action),
+            (condition, _) => out.push(Pass { condition, actions: vec![step.action] }),
+        }
+    }
+    out
+}
+
+/// The processor: the checked actions grouped into passes, for items and for resources,
+/// and scratch space reused across items. Public so that the benchmarks can run the same
+/// logic natively.
 #[derive(Debug)]
 pub struct Attributes {
-    actions: Vec<Action>,
+    record: Vec<Pass>,
+    resource: Vec<Pass>,
     scratch: AttributeScratch,
+    /// A copy of the value an `extract` matches, so that its captures can be written
+    /// back into the same attributes.
+    text: String,
 }
 
 impl Processor for Attributes {
     fn init(config: Config) -> Result<Self, Error> {
-        Ok(Attributes { actions: config::parse(&config)?, scratch: AttributeScratch::default() })
+        let (resource, record): (Vec<Step>, Vec<Step>) =
+            config::parse(&config)?.into_iter().partition(|s| s.target == Target::Resource);
+        Ok(Attributes {
+            record: passes(record),
+            resource: passes(resource),
+            scratch: AttributeScratch::default(),
+            text: String::new(),
+        })
     }
 
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
-        for mut record in logs.records_mut() {
-            record.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
+        if !self.resource.is_empty() {
+            for mut resource in logs.resource_logs_mut() {
+                let view = resource.resource();
+                if let Some(runs) = self.resource_runs(&view) {
+                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
+                }
+            }
+        }
+        if !self.record.is_empty() {
+            for mut record in logs.records_mut() {
+                run(&mut self.record, &mut record, &mut self.scratch, &mut self.text);
+            }
         }
         Ok(())
     }
 
     fn process_traces(&mut self, traces: &mut Traces) -> Result<(), Error> {
-        for mut span in traces.spans_mut() {
-            span.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
+        if !self.resource.is_empty() {
+            for mut resource in traces.resource_spans_mut() {
+                let view = resource.resource();
+                if let Some(runs) = self.resource_runs(&view) {
+                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
+                }
+            }
+        }
+        if !self.record.is_empty() {
+            for mut span in traces.spans_mut() {
+                run(&mut self.record, &mut span, &mut self.scratch, &mut self.text);
+            }
         }
         Ok(())
     }
 
     fn process_metrics(&mut self, metrics: &mut Metrics) -> Result<(), Error> {
-        for mut point in metrics.data_points_mut() {
-            point.edit_attributes(&mut self.scratch, |attrs| apply(&self.actions, attrs));
+        if !self.resource.is_empty() {
+            for mut resource in metrics.resource_metrics_mut() {
+                let view = resource.resource();
+                if let Some(runs) = self.resource_runs(&view) {
+                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
+                }
+            }
+        }
+        if !self.record.is_empty() {
+            for mut point in metrics.data_points_mut() {
+                run(&mut self.record, &mut point, &mut self.scratch, &mut self.text);
+            }
         }
         Ok(())
     }
@@ -48,233 +116,150 @@ impl Processor for Attributes {
 
 export_processor!(Attributes);
 
-/// Applies every action, in order, to one item's attributes. All of them work on one
-/// table of the item's attributes, so the item is read once and re-encoded at most once.
-fn apply(actions: &[Action], attrs: &mut AttributesMut<'_>) {
-    for action in actions {
-        match action {
-            Action::Insert { key, source } => {
-                if !attrs.contains(key) {
-                    set_from(attrs, key, source);
-                }
-            }
-            Action::Update { key, source } => {
-                if attrs.contains(key) {
-                    set_from(attrs, key, source);
-                }
-            }
-            Action::Upsert { key, source } => set_from(attrs, key, source),
-            Action::Delete { key } => {
-                attrs.remove(key);
-            }
-            Action::Rename { key, new_key } => {
-                attrs.rename(key, new_key);
-            }
-            Action::Hash { key } => {
-                let hex = attrs.get(key).map(|value| {
-                    let digest = match value.get() {
-                        ValueRef::Str(s) => Sha256::digest(s.as_bytes()),
-                        ValueRef::Bytes(b) => Sha256::digest(b),
-                        other => Sha256::digest(other.to_string().as_bytes()),
-                    };
-                    hex(&digest)
-                });
-                if let Some(hex) = hex {
-                    attrs.set(key, hex.as_str());
-                }
-            }
-        }
+impl Attributes {
+    /// Which resource passes run their first action on `resource`, as a bit per pass
+    /// (conditions on resources see only resource attributes, so they are decided up
+    /// front on the resource as it came in); `None` when not one action would run.
+    fn resource_runs(&self, resource: &Resource<'_>) -> Option<Vec<bool>> {
+        let runs: Vec<bool> =
+            self.resource.iter().map(|p| p.condition.as_ref().is_none_or(|c| c.matches_resource(resource))).collect();
+        let any = self.resource.iter().zip(&runs).any(|(p, &first)| first || p.actions.len() > 1);
+        any.then_some(runs)
     }
 }
 
-/// Sets `key` from a literal or from another attribute (nothing when that is absent).
-fn set_from(attrs: &mut AttributesMut<'_>, key: &str, source: &Source) {
+/// Applies the resource passes to one resource's attributes, in one pass.
+fn edit_resource(
+    passes: &mut [Pass],
+    runs: Vec<bool>,
+    mut resource: MessageMut<'_>,
+    scratch: &mut AttributeScratch,
+    text: &mut String,
+) {
+    resource.edit_attributes(RESOURCE_ATTRIBUTES, scratch, |attrs| {
+        for (pass, first) in passes.iter_mut().zip(runs) {
+            for action in &mut pass.actions[usize::from(!first)..] {
+                apply(action, attrs, None, text);
+            }
+        }
+    });
+}
+
+/// What the passes need of a log record, span or data point.
+trait Item<'e> {
+    fn matches(&self, condition: &Condition) -> bool;
+    fn resource(&self) -> Resource<'e>;
+    fn edit(&mut self, scratch: &mut AttributeScratch, edit: impl FnOnce(&mut AttributesMut<'_>));
+}
+
+macro_rules! item {
+    ($ty:ident, $matches:ident) => {
+        impl<'e> Item<'e> for $ty<'e> {
+            fn matches(&self, condition: &Condition) -> bool {
+                condition.$matches(self)
+            }
+
+            fn resource(&self) -> Resource<'e> {
+                $ty::resource(self)
+            }
+
+            fn edit(&mut self, scratch: &mut AttributeScratch, edit: impl FnOnce(&mut AttributesMut<'_>)) {
+                self.edit_attributes(scratch, edit);
+            }
+        }
+    };
+}
+
+item!(LogRecordMut, matches_log);
+item!(SpanMut, matches_span);
+item!(DataPointMut, matches_point);
+
+/// Applies every pass, in order, to one item. Without conditions there is one pass: the
+/// item is read once and re-encoded at most once, however many actions change it.
+fn run<'e>(passes: &mut [Pass], item: &mut impl Item<'e>, scratch: &mut AttributeScratch, text: &mut String) {
+    let resource = item.resource();
+    for pass in passes {
+        let first = pass.condition.as_ref().is_none_or(|c| item.matches(c));
+        let actions = &mut pass.actions[usize::from(!first)..];
+        if actions.is_empty() {
+            continue;
+        }
+        item.edit(scratch, |attrs| {
+            for action in actions {
+                apply(action, attrs, Some(resource), text);
+            }
+        });
+    }
+}
+
+/// Applies one action to a table of attributes. `resource` is the item's resource, for
+/// `from_resource_attribute` (none when the table is a resource's own).
+fn apply(action: &mut Action, attrs: &mut AttributesMut<'_>, resource: Option<Resource<'_>>, text: &mut String) {
+    match action {
+        Action::Insert { key, source } => {
+            if !attrs.contains(key) {
+                set_from(attrs, key, source, resource);
+            }
+        }
+        Action::Update { key, source } => {
+            if attrs.contains(key) {
+                set_from(attrs, key, source, resource);
+            }
+        }
+        Action::Upsert { key, source } => set_from(attrs, key, source, resource),
+        Action::Delete { key } => {
+            attrs.remove(key);
+        }
+        Action::Rename { key, new_key } => {
+            attrs.rename(key, new_key);
+        }
+        Action::Hash { key } => {
+            let hex = attrs.get(key).map(|value| match value.get() {
+                ValueRef::Str(s) => hash::sha256_hex(s.as_bytes()),
+                ValueRef::Bytes(b) => hash::sha256_hex(b),
+                other => hash::sha256_hex(other.to_string().as_bytes()),
+            });
+            if let Some(hex) = hex {
+                attrs.set(key, hex.as_str());
+            }
+        }
+        Action::Extract { key, extractor } => extract(extractor, key, attrs, text),
+    }
+}
+
+/// Sets `key` from a literal, another attribute or a resource attribute (nothing when
+/// that is absent).
+fn set_from(attrs: &mut AttributesMut<'_>, key: &str, source: &Source, resource: Option<Resource<'_>>) {
     match source {
         Source::Literal(encoded) => attrs.set(key, ValueRef::Encoded(encoded)),
         Source::Attribute(from) => {
             attrs.copy(from, key);
         }
+        Source::ResourceAttribute(from) => {
+            if let Some(value) = resource.and_then(|r| r.attribute(from)) {
+                attrs.set(key, value);
+            }
+        }
     }
 }
 
-/// Lowercase hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+/// Sets one attribute per named capture of the pattern that took part in the match, from
+/// the string value of `key`. Non-strings and values the pattern does not match are left
+/// alone; existing attributes of the captures' names are overwritten.
+fn extract(extractor: &mut Extractor, key: &str, attrs: &mut AttributesMut<'_>, text: &mut String) {
+    let Some(value) = attrs.get(key).and_then(|v| v.as_str()) else { return };
+    text.clear();
+    text.push_str(value);
+    let Extractor { regex, names, locations } = extractor;
+    if regex.captures_read(locations, text).is_none() {
+        return;
     }
-    out
+    for (group, name) in names.iter() {
+        if let Some((start, end)) = locations.get(*group) {
+            attrs.set(name, &text[start..end]);
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aegis_plugin_sdk::wire::{
-        self, LogRecordData, LogsData, MetricData, MetricKindData, MetricsData, NumberPointData, NumberValue,
-        ResourceLogsData, ResourceMetricsData, ResourceSpansData, ScopeLogsData, ScopeMetricsData, ScopeSpansData,
-        SpanData, TracesData, attributes,
-    };
-    use aegis_plugin_sdk::{Outcome, run_processor};
-    use serde_json::json;
-
-    fn processor(actions: serde_json::Value) -> Attributes {
-        Attributes::init(Config::from_value(json!({ "actions": actions }))).unwrap()
-    }
-
-    fn logs(attrs: Vec<(&str, Value)>) -> Vec<u8> {
-        LogsData {
-            resource_logs: vec![ResourceLogsData {
-                scope_logs: vec![ScopeLogsData {
-                    log_records: vec![LogRecordData {
-                        body: Some(Value::from("hello")),
-                        attributes: attributes(attrs),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .encode()
-    }
-
-    /// The attributes of the first record after processing.
-    fn run_logs(p: &mut Attributes, input: &[u8]) -> Vec<(String, Value)> {
-        let out = match run_processor(p, Signal::Logs, input).unwrap() {
-            Outcome::Replaced(bytes) => bytes,
-            Outcome::Unchanged => input.to_vec(),
-            Outcome::Dropped => panic!("nothing should be dropped"),
-        };
-        let logs = wire::Logs::parse(&out).unwrap();
-        let record = logs.records().next().unwrap();
-        record.attributes().map(|(k, v)| (k.to_owned(), v.to_value())).collect()
-    }
-
-    fn pairs(list: &[(&str, Value)]) -> Vec<(String, Value)> {
-        list.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
-    }
-
-    #[test]
-    fn insert_sets_only_absent_keys() {
-        let mut p = processor(json!([
-            { "key": "env", "action": "insert", "value": "prod" },
-            { "key": "team", "action": "insert", "value": "core" },
-        ]));
-        let got = run_logs(&mut p, &logs(vec![("env", Value::from("dev"))]));
-        assert_eq!(got, pairs(&[("env", Value::from("dev")), ("team", Value::from("core"))]));
-    }
-
-    #[test]
-    fn update_changes_only_present_keys() {
-        let mut p = processor(json!([
-            { "key": "env", "action": "update", "value": 7 },
-            { "key": "absent", "action": "update", "value": true },
-        ]));
-        let got = run_logs(&mut p, &logs(vec![("env", Value::from("dev"))]));
-        assert_eq!(got, pairs(&[("env", Value::Int(7))]));
-    }
-
-    #[test]
-    fn upsert_sets_always_and_can_copy_another_attribute() {
-        let mut p = processor(json!([
-            { "key": "env", "action": "upsert", "value": 1.5 },
-            { "key": "copy", "action": "upsert", "from_attribute": "user" },
-            { "key": "none", "action": "upsert", "from_attribute": "missing" },
-        ]));
-        let input = logs(vec![("env", Value::from("dev")), ("user", Value::from("ann"))]);
-        let got = run_logs(&mut p, &input);
-        assert_eq!(
-            got,
-            pairs(&[("env", Value::Double(1.5)), ("user", Value::from("ann")), ("copy", Value::from("ann")),])
-        );
-    }
-
-    #[test]
-    fn delete_and_rename_move_and_remove_keys() {
-        let mut p = processor(json!([
-            { "key": "secret", "action": "delete" },
-            { "key": "usr", "action": "rename", "new_key": "user.name" },
-            { "key": "absent", "action": "rename", "new_key": "x" },
-        ]));
-        let input = logs(vec![("secret", Value::from("s")), ("usr", Value::Int(3)), ("keep", Value::Bool(true))]);
-        let got = run_logs(&mut p, &input);
-        assert_eq!(got, pairs(&[("keep", Value::Bool(true)), ("user.name", Value::Int(3))]));
-    }
-
-    #[test]
-    fn hash_replaces_values_with_their_sha256_hex() {
-        let mut p = processor(json!([
-            { "key": "email", "action": "hash" },
-            { "key": "id", "action": "hash" },
-        ]));
-        let input = logs(vec![("email", Value::from("abc")), ("id", Value::Int(42))]);
-        let got = run_logs(&mut p, &input);
-        assert_eq!(
-            got,
-            pairs(&[
-                ("email", Value::from("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")),
-                ("id", Value::from(hex(&Sha256::digest(b"42")).as_str())),
-            ])
-        );
-    }
-
-    #[test]
-    fn a_batch_no_action_touches_comes_back_unchanged() {
-        let mut p = processor(json!([{ "key": "absent", "action": "delete" }]));
-        let input = logs(vec![("env", Value::from("dev"))]);
-        assert_eq!(run_processor(&mut p, Signal::Logs, &input).unwrap(), Outcome::Unchanged);
-    }
-
-    #[test]
-    fn span_and_data_point_attributes_are_edited_too() {
-        let mut p = processor(json!([{ "key": "env", "action": "upsert", "value": "prod" }]));
-        let traces = TracesData {
-            resource_spans: vec![ResourceSpansData {
-                scope_spans: vec![ScopeSpansData {
-                    spans: vec![SpanData { name: "op".into(), ..Default::default() }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .encode();
-        let Outcome::Replaced(out) = run_processor(&mut p, Signal::Traces, &traces).unwrap() else {
-            panic!("the span should change");
-        };
-        let parsed = wire::Traces::parse(&out).unwrap();
-        let span = parsed.spans().next().unwrap();
-        assert_eq!(span.attribute("env").unwrap().as_str(), Some("prod"));
-
-        let metrics = MetricsData {
-            resource_metrics: vec![ResourceMetricsData {
-                scope_metrics: vec![ScopeMetricsData {
-                    metrics: vec![MetricData {
-                        name: "m".into(),
-                        description: String::new(),
-                        unit: String::new(),
-                        data: MetricKindData::Gauge(vec![NumberPointData {
-                            attributes: vec![],
-                            start_time_unix_nano: 0,
-                            time_unix_nano: 1,
-                            value: NumberValue::Int(1),
-                            flags: 0,
-                        }]),
-                        metadata: vec![],
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .encode();
-        let Outcome::Replaced(out) = run_processor(&mut p, Signal::Metrics, &metrics).unwrap() else {
-            panic!("the point should change");
-        };
-        let parsed = wire::Metrics::parse(&out).unwrap();
-        let point = parsed.metrics().next().unwrap().data_points().next().unwrap();
-        assert_eq!(point.attribute("env").unwrap().as_str(), Some("prod"));
-        assert_eq!(point.value(), Some(NumberValue::Int(1)));
-    }
-}
+mod tests;

@@ -327,16 +327,19 @@ impl Converter {
             self.samples.clear();
             let converted = match kind {
                 MetricKind::Gauge | MetricKind::Sum => self.number(&point, delta && !stale, time, now),
-                MetricKind::Histogram => {
+                MetricKind::Histogram | MetricKind::ExponentialHistogram => {
                     let mut buckets = std::mem::take(&mut self.buckets);
-                    let done = buckets.fill_explicit(&point).is_ok() && self.histogram(&mut buckets, delta && !stale, time, now);
-                    self.buckets = buckets;
-                    done
-                }
-                MetricKind::ExponentialHistogram => {
-                    let mut buckets = std::mem::take(&mut self.buckets);
-                    let done =
-                        buckets.fill_exponential(&point).is_ok() && self.histogram(&mut buckets, delta && !stale, time, now);
+                    let filled = match kind {
+                        MetricKind::Histogram => buckets.fill_explicit(&point),
+                        _ => buckets.fill_exponential(&point),
+                    };
+                    let done = match filled {
+                        Ok(()) => self.histogram(&mut buckets, delta && !stale, time, now),
+                        Err(_) => {
+                            self.stats.invalid += 1;
+                            false
+                        }
+                    };
                     self.buckets = buckets;
                     done
                 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use aegis_plugin_sdk::condition::Condition;
 use aegis_plugin_sdk::hash::HmacSha256Key;
-use aegis_plugin_sdk::{Config, Error};
+use aegis_plugin_sdk::{Config, Error, Signal};
 use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
@@ -170,8 +170,40 @@ pub(crate) struct Rules {
     pub(crate) replacement: Replacement,
     /// The summary attributes to add.
     pub(crate) summary: SummaryLevel,
-    /// Which items to redact; all when absent.
-    pub(crate) condition: Option<Condition>,
+    /// Which items to redact.
+    pub(crate) scope: Scope,
+}
+
+/// Which items of each signal are redacted: those matching the signal's condition, or
+/// all of them when it has none.
+#[derive(Debug, Default)]
+pub(crate) struct Scope {
+    logs: Option<Condition>,
+    traces: Option<Condition>,
+    metrics: Option<Condition>,
+}
+
+impl Scope {
+    /// The condition items of `signal` must match, if any.
+    pub(crate) fn condition(&self, signal: Signal) -> Option<&Condition> {
+        match signal {
+            Signal::Logs => self.logs.as_ref(),
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+        }
+    }
+
+    /// Parses `where` for each signal. A condition on fields that one signal's items lack
+    /// (`severity`, for spans) does not scope that signal: its items are all redacted,
+    /// rather than none. Only a condition that fits no signal is an error.
+    fn parse(text: &str) -> Result<Scope, Error> {
+        let [logs, traces, metrics] =
+            [Signal::Logs, Signal::Traces, Signal::Metrics].map(|signal| Condition::parse_for(text, signal));
+        match (logs, traces, metrics) {
+            (Err(error), Err(_), Err(_)) => Err(error),
+            (logs, traces, metrics) => Ok(Scope { logs: logs.ok(), traces: traces.ok(), metrics: metrics.ok() }),
+        }
+    }
 }
 
 /// The names `detectors` accepts, for the error message.
@@ -256,13 +288,13 @@ pub(crate) fn parse(config: &Config, env: impl Fn(&str) -> Option<String>) -> Re
         problems.push("hash_key_env: only used with `hash = \"hmac-sha256\"`".to_owned());
     }
 
-    let condition = match raw.condition.as_deref().map(Condition::parse) {
-        Some(Ok(condition)) => Some(condition),
+    let scope = match raw.condition.as_deref().map(Scope::parse) {
+        Some(Ok(scope)) => scope,
         Some(Err(error)) => {
             problems.push(format!("where: {}", error.message()));
-            None
+            Scope::default()
         }
-        None => None,
+        None => Scope::default(),
     };
 
     match replacement {
@@ -277,7 +309,7 @@ pub(crate) fn parse(config: &Config, env: impl Fn(&str) -> Option<String>) -> Re
             allowed_values,
             replacement,
             summary: raw.summary,
-            condition,
+            scope,
         }),
         _ => Err(Error::config(problems.join("; "))),
     }
@@ -320,7 +352,7 @@ mod tests {
         assert!(Reason::ALL[..7].iter().all(|&r| rules.detectors.has(r)));
         assert!(matches!(rules.replacement, Replacement::HmacSha256(_)));
         assert_eq!(rules.summary, SummaryLevel::Debug);
-        assert!(rules.condition.is_some());
+        assert!([Signal::Logs, Signal::Traces, Signal::Metrics].iter().all(|&s| rules.scope.condition(s).is_some()));
     }
 
     #[test]
@@ -328,7 +360,7 @@ mod tests {
         let rules = parse_json(json!({ "allow_all_keys": true, "detectors": ["email"] })).unwrap();
         assert!(matches!(&rules.replacement, Replacement::Mask(mask) if mask == "****"));
         assert_eq!(rules.summary, SummaryLevel::Silent);
-        assert!(rules.condition.is_none() && rules.blocked_keys.is_none() && !rules.sensitive_keys);
+        assert!(rules.scope.condition(Signal::Logs).is_none() && rules.blocked_keys.is_none() && !rules.sensitive_keys);
     }
 
     #[test]
@@ -381,6 +413,16 @@ mod tests {
             |_| Some(String::new()),
         );
         assert_eq!(empty.unwrap_err().message(), "hash_key_env: the environment variable \"K\" is empty");
+    }
+
+    #[test]
+    fn a_condition_on_fields_of_one_signal_scopes_only_that_signal() {
+        let rules = parse_json(json!({ "allow_all_keys": true, "detectors": ["email"], "where": "severity >= WARN" })).unwrap();
+        assert!(rules.scope.condition(Signal::Logs).is_some());
+        assert!(rules.scope.condition(Signal::Traces).is_none());
+        assert!(rules.scope.condition(Signal::Metrics).is_none());
+        let text = message(json!({ "allow_all_keys": true, "detectors": ["email"], "where": "sevrity >= WARN" }));
+        assert!(text.starts_with("where: at column 1: "), "{text}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use aegis_plugin_sdk::prelude::*;
 use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
 use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
+use config::Scope;
 use detect::Reason;
 use engine::{Changed, Decision, Engine, Plan, Summary, Tally};
 
@@ -32,6 +33,8 @@ const SCOPE_ATTRIBUTES: u32 = 3;
 #[derive(Debug)]
 pub struct Redact {
     engine: Engine,
+    /// Which items are redacted.
+    scope: Scope,
     plan: Plan,
     summary: Summary,
     tally: Tally,
@@ -56,13 +59,16 @@ impl Processor for Redact {
             out: Vec::new(),
             bounds: Vec::new(),
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
-        let everything = self.engine.rules.condition.is_none();
+        // Taken out for the loop, which edits through `self`.
+        let scope = std::mem::take(&mut self.scope);
+        let condition = scope.condition(Signal::Logs);
+        let everything = condition.is_none();
         for mut resource in logs.resource_logs_mut() {
             let mut resource_matched = everything;
             for mut scope in resource.scope_logs_mut() {
                 let mut scope_matched = everything;
                 for mut record in scope.records_mut() {
-                    if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_log(&record)) {
+                    if condition.as_ref().is_none_or(|c| c.matches_log(&record)) {
                         scope_matched = true;
                         self.record(&mut record);
                     }
@@ -76,18 +82,22 @@ impl Processor for Redact {
                 self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
+        self.scope = scope;
         self.flush(Signal::Logs);
         Ok(())
     }
 
     fn process_traces(&mut self, traces: &mut Traces) -> Result<(), Error> {
-        let everything = self.engine.rules.condition.is_none();
+        // Taken out for the loop, which edits through `self`.
+        let scope = std::mem::take(&mut self.scope);
+        let condition = scope.condition(Signal::Traces);
+        let everything = condition.is_none();
         for mut resource in traces.resource_spans_mut() {
             let mut resource_matched = everything;
             for mut scope in resource.scope_spans_mut() {
                 let mut scope_matched = everything;
                 for mut span in scope.spans_mut() {
-                    if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_span(&span)) {
+                    if condition.as_ref().is_none_or(|c| c.matches_span(&span)) {
                         scope_matched = true;
                         self.span(&mut span);
                     }
@@ -101,19 +111,23 @@ impl Processor for Redact {
                 self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
+        self.scope = scope;
         self.flush(Signal::Traces);
         Ok(())
     }
 
     fn process_metrics(&mut self, metrics: &mut Metrics) -> Result<(), Error> {
-        let everything = self.engine.rules.condition.is_none();
+        // Taken out for the loop, which edits through `self`.
+        let scope = std::mem::take(&mut self.scope);
+        let condition = scope.condition(Signal::Metrics);
+        let everything = condition.is_none();
         for mut resource in metrics.resource_metrics_mut() {
             let mut resource_matched = everything;
             for mut scope in resource.scope_metrics_mut() {
                 let mut scope_matched = everything;
                 for mut metric in scope.metrics_mut() {
                     for mut point in metric.data_points_mut() {
-                        if self.engine.rules.condition.as_ref().is_none_or(|c| c.matches_point(&point)) {
+                        if condition.as_ref().is_none_or(|c| c.matches_point(&point)) {
                             scope_matched = true;
                             self.point(&mut point);
                         }
@@ -128,6 +142,7 @@ impl Processor for Redact {
                 self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
+        self.scope = scope;
         self.flush(Signal::Metrics);
         Ok(())
     }
@@ -138,8 +153,9 @@ export_processor!(Redact);
 impl Redact {
     /// Builds the processor, reading environment variables with `env`.
     fn with_env(config: Config, env: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let rules = config::parse(&config, env)?;
+        let mut rules = config::parse(&config, env)?;
         Ok(Redact {
+            scope: std::mem::take(&mut rules.scope),
             summary: Summary::new(rules.summary),
             engine: Engine::new(rules),
             plan: Plan::default(),

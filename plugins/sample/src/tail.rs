@@ -122,6 +122,9 @@ pub(crate) struct TailSampler {
     bytes: u64,
     rng: Rng,
     traces_tally: TraceTally,
+    /// Early decisions since the start, by limit.
+    #[cfg(test)]
+    early_total: [u64; 3],
 }
 
 /// The spans of kept traces, waiting to be written into the batch.
@@ -151,6 +154,8 @@ impl TailSampler {
             bytes: 0,
             rng,
             traces_tally: TraceTally { policies: vec![0; policies], ..TraceTally::default() },
+            #[cfg(test)]
+            early_total: [0; 3],
         }
     }
 
@@ -247,6 +252,10 @@ impl TailSampler {
     fn decide_oldest(&mut self, limit: Limit, cx: &mut Context<'_>) -> bool {
         let Some((id, _)) = self.order.pop_front() else { return false };
         self.traces_tally.early[limit as usize] += 1;
+        #[cfg(test)]
+        {
+            self.early_total[limit as usize] += 1;
+        }
         self.finish(id, cx);
         true
     }
@@ -393,10 +402,10 @@ impl TailSampler {
         (self.traces.len(), self.spans, self.bytes)
     }
 
-    /// How many traces were decided early because of `limit` since the last flush.
+    /// How many traces were decided early because of `limit`.
     #[cfg(test)]
     pub(crate) fn early(&self, limit: Limit) -> u64 {
-        self.traces_tally.early[limit as usize]
+        self.early_total[limit as usize]
     }
 }
 
