@@ -6,9 +6,12 @@
 mod attributes;
 mod data;
 mod filter;
+mod parse_logs;
+mod redact;
+mod sample;
 mod support;
 
 use criterion::{criterion_group, criterion_main};
 
-criterion_group!(benches, attributes::bench, filter::bench);
+criterion_group!(benches, attributes::bench, filter::bench, parse_logs::bench, redact::bench, sample::bench);
 criterion_main!(benches);

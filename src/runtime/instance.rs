@@ -375,7 +375,7 @@ impl Slot {
     }
 
     /// Hands one batch to an exporter; returns the payloads to send.
-    pub(crate) fn export(&mut self, signal: Signal, payload: &[u8]) -> Result<Vec<types::Payload>, Failure> {
+    pub fn export(&mut self, signal: Signal, payload: &[u8]) -> Result<Vec<types::Payload>, Failure> {
         self.with("export", |plugin, instance| {
             let Bindings::Exporter(bindings) = &instance.bindings else { unreachable!("world checked at load") };
             let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };

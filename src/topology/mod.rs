@@ -45,6 +45,18 @@ fn config_json(table: &toml::Table) -> String {
     serde_json::to_string(table).expect("a TOML table converts to JSON")
 }
 
+/// Runs a plugin's `init` (warming its slot) where blocking is allowed. A plugin may read
+/// the directories it was granted while it starts, and wasmtime-wasi's synchronous WASI
+/// bindings block on the tokio runtime to do so, which panics on an async worker thread.
+fn off_the_io_threads<T>(warm: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(warm)
+        }
+        _ => warm(),
+    }
+}
+
 impl Topology {
     /// Loads every plugin the config names and checks its world and signals; the result
     /// lists every problem, the config's own included.
@@ -183,7 +195,7 @@ impl Topology {
                 }
                 ExporterConfig::Plugin(plugin_config) => {
                     let mut slot = self.exporters[name].slot();
-                    if let Err(failure) = slot.warm() {
+                    if let Err(failure) = off_the_io_threads(|| slot.warm()) {
                         setup_errors.push(format!("exporters.{name}: {failure}"));
                         continue;
                     }
@@ -226,7 +238,7 @@ impl Topology {
                 let mut stages = Vec::with_capacity(pipeline.processors.len());
                 for processor in &pipeline.processors {
                     let mut stage = Stage::new(&self.processors[processor], name, &telemetry);
-                    if let Err(failure) = stage.warm() {
+                    if let Err(failure) = off_the_io_threads(|| stage.warm()) {
                         setup_errors.push(format!("processors.{processor}: {failure}"));
                     }
                     stages.push(stage);
@@ -277,7 +289,7 @@ impl Topology {
                 ReceiverConfig::Plugin(plugin_config) => {
                     let outputs = Outputs::new(name, feeds, plugin_config.accept_timeout, &telemetry);
                     let mut slot = self.receivers[name].slot();
-                    if let Err(failure) = slot.warm() {
+                    if let Err(failure) = off_the_io_threads(|| slot.warm()) {
                         setup_errors.push(format!("receivers.{name}: {failure}"));
                         continue;
                     }

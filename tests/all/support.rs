@@ -274,12 +274,25 @@ impl MetricsService for SinkService {
 impl Sink {
     /// Starts a sink on a free loopback port, on the current tokio runtime.
     pub(crate) async fn start() -> Sink {
+        Self::start_with(None).await
+    }
+
+    /// Starts a sink that speaks TLS with `identity`.
+    pub(crate) async fn start_tls(identity: tonic::transport::Identity) -> Sink {
+        Self::start_with(Some(identity)).await
+    }
+
+    async fn start_with(identity: Option<tonic::transport::Identity>) -> Sink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let service = SinkService(received.clone());
         tokio::spawn(async move {
-            tonic::transport::Server::builder()
+            let mut builder = tonic::transport::Server::builder();
+            if let Some(identity) = identity {
+                builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity)).expect("TLS config");
+            }
+            builder
                 .add_service(LogsServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
                 .add_service(TraceServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
                 .add_service(MetricsServiceServer::new(service).accept_compressed(tonic::codec::CompressionEncoding::Gzip))

@@ -321,7 +321,10 @@ mod tests {
             { "key": "x", "action": "delete" },
         ]})))
         .unwrap();
-        assert_eq!(steps.iter().map(|s| s.target).collect::<Vec<_>>(), [Target::Resource, Target::Record, Target::Record]);
+        assert_eq!(
+            steps.iter().map(|s| s.target).collect::<Vec<_>>(),
+            [Target::Resource, Target::Record, Target::Record]
+        );
         assert_eq!(steps[1].condition.as_ref().map(|c| c.as_str()), Some("kind == SERVER"));
         assert!(steps[2].condition.is_none());
     }
@@ -387,7 +390,8 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = parse_json(json!({ "actions": [], "drop_ratio": 0.5 })).unwrap_err();
         assert!(err.message().contains("unknown field `drop_ratio`"), "{}", err.message());
-        let err = parse_json(json!({ "actions": [{ "key": "a", "action": "delete", "context": "scope" }] })).unwrap_err();
+        let err =
+            parse_json(json!({ "actions": [{ "key": "a", "action": "delete", "context": "scope" }] })).unwrap_err();
         assert!(err.message().starts_with("actions[0].context: unknown variant `scope`"), "{}", err.message());
     }
 

@@ -8,7 +8,9 @@ mod config;
 use aegis_plugin_sdk::condition::Condition;
 use aegis_plugin_sdk::hash;
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{AttributeScratch, AttributesMut, MessageMut, Resource};
+use aegis_plugin_sdk::wire::{
+    AttributeScratch, AttributesMut, MessageMut, Resource, ResourceLogsMut, ResourceMetricsMut, ResourceSpansMut,
+};
 use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
 use config::{Action, Extractor, Source, Step, Target};
@@ -65,10 +67,7 @@ impl Processor for Attributes {
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
         if !self.resource.is_empty() {
             for mut resource in logs.resource_logs_mut() {
-                let view = resource.resource();
-                if let Some(runs) = self.resource_runs(&view) {
-                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
-                }
+                run_resource(&mut self.resource, &mut resource, &mut self.scratch, &mut self.text);
             }
         }
         if !self.record.is_empty() {
@@ -82,10 +81,7 @@ impl Processor for Attributes {
     fn process_traces(&mut self, traces: &mut Traces) -> Result<(), Error> {
         if !self.resource.is_empty() {
             for mut resource in traces.resource_spans_mut() {
-                let view = resource.resource();
-                if let Some(runs) = self.resource_runs(&view) {
-                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
-                }
+                run_resource(&mut self.resource, &mut resource, &mut self.scratch, &mut self.text);
             }
         }
         if !self.record.is_empty() {
@@ -99,10 +95,7 @@ impl Processor for Attributes {
     fn process_metrics(&mut self, metrics: &mut Metrics) -> Result<(), Error> {
         if !self.resource.is_empty() {
             for mut resource in metrics.resource_metrics_mut() {
-                let view = resource.resource();
-                if let Some(runs) = self.resource_runs(&view) {
-                    edit_resource(&mut self.resource, runs, resource.resource_mut(), &mut self.scratch, &mut self.text);
-                }
+                run_resource(&mut self.resource, &mut resource, &mut self.scratch, &mut self.text);
             }
         }
         if !self.record.is_empty() {
@@ -116,33 +109,47 @@ impl Processor for Attributes {
 
 export_processor!(Attributes);
 
-impl Attributes {
-    /// Which resource passes run their first action on `resource`, as a bit per pass
-    /// (conditions on resources see only resource attributes, so they are decided up
-    /// front on the resource as it came in); `None` when not one action would run.
-    fn resource_runs(&self, resource: &Resource<'_>) -> Option<Vec<bool>> {
-        let runs: Vec<bool> =
-            self.resource.iter().map(|p| p.condition.as_ref().is_none_or(|c| c.matches_resource(resource))).collect();
-        let any = self.resource.iter().zip(&runs).any(|(p, &first)| first || p.actions.len() > 1);
-        any.then_some(runs)
-    }
+/// What the resource passes need of a resource editor.
+trait ResourceItem {
+    fn view(&self) -> Resource<'_>;
+    fn message(&mut self) -> MessageMut<'_>;
 }
 
-/// Applies the resource passes to one resource's attributes, in one pass.
-fn edit_resource(
+macro_rules! resource_item {
+    ($($ty:ident),*) => {$(
+        impl ResourceItem for $ty<'_> {
+            fn view(&self) -> Resource<'_> {
+                self.resource()
+            }
+
+            fn message(&mut self) -> MessageMut<'_> {
+                self.resource_mut()
+            }
+        }
+    )*};
+}
+
+resource_item!(ResourceLogsMut, ResourceSpansMut, ResourceMetricsMut);
+
+/// Applies the resource passes, in order, to one resource's attributes.
+fn run_resource(
     passes: &mut [Pass],
-    runs: Vec<bool>,
-    mut resource: MessageMut<'_>,
+    resource: &mut impl ResourceItem,
     scratch: &mut AttributeScratch,
     text: &mut String,
 ) {
-    resource.edit_attributes(RESOURCE_ATTRIBUTES, scratch, |attrs| {
-        for (pass, first) in passes.iter_mut().zip(runs) {
-            for action in &mut pass.actions[usize::from(!first)..] {
+    for pass in passes {
+        let first = pass.condition.as_ref().is_none_or(|c| c.matches_resource(&resource.view()));
+        let actions = &mut pass.actions[usize::from(!first)..];
+        if actions.is_empty() {
+            continue;
+        }
+        resource.message().edit_attributes(RESOURCE_ATTRIBUTES, scratch, |attrs| {
+            for action in actions {
                 apply(action, attrs, None, text);
             }
-        }
-    });
+        });
+    }
 }
 
 /// What the passes need of a log record, span or data point.

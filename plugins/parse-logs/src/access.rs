@@ -70,8 +70,7 @@ impl Access {
         set_unless_dash(line, "user_agent.original", agent);
         // nginx's `main` format adds "$http_x_forwarded_for".
         if !rest.is_empty() {
-            let (forwarded, after) =
-                quoted_field(rest).ok_or("access log: unexpected text after the user agent")?;
+            let (forwarded, after) = quoted_field(rest).ok_or("access log: unexpected text after the user agent")?;
             if !after.is_empty() {
                 return Err("access log: unexpected text after the user agent".into());
             }
@@ -188,7 +187,8 @@ mod tests {
 
     #[test]
     fn the_common_format_dashes_and_nginx_forwarded_for_are_understood() {
-        let common = parse(r#"127.0.0.1 frank - [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 -"#).unwrap();
+        let common =
+            parse(r#"127.0.0.1 frank - [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 -"#).unwrap();
         assert_eq!(
             keys(&common),
             [
@@ -201,15 +201,18 @@ mod tests {
                 "http.response.status_code"
             ]
         );
-        let nginx = parse(r#"10.0.0.1 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/2.0" 304 0 "-" "-" "198.51.100.1, 10.0.0.2""#)
-            .unwrap();
+        let nginx = parse(
+            r#"10.0.0.1 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/2.0" 304 0 "-" "-" "198.51.100.1, 10.0.0.2""#,
+        )
+        .unwrap();
         assert_eq!(nginx.attrs.last().unwrap().1, Val::str("198.51.100.1, 10.0.0.2"));
         assert!(!keys(&nginx).contains(&"user_agent.original"));
     }
 
     #[test]
     fn odd_request_lines_and_escaped_quotes_are_kept_whole() {
-        let line = parse(r#"192.0.2.1 - - [25/Jan/2024:10:30:45 +0000] "\x16\x03\x01" 400 157 "-" "say \"hi\"""#).unwrap();
+        let line =
+            parse(r#"192.0.2.1 - - [25/Jan/2024:10:30:45 +0000] "\x16\x03\x01" 400 157 "-" "say \"hi\"""#).unwrap();
         assert_eq!(line.attrs[1], ("http.request.line".into(), Val::str(r"\x16\x03\x01")));
         assert_eq!(line.attrs.last().unwrap().1, Val::Str(Cow::Owned("say \"hi\"".into())));
         let dash = parse(r#"192.0.2.1 - - [25/Jan/2024:10:30:45 +0000] "-" 408 0 "-" "-""#).unwrap();
@@ -224,8 +227,14 @@ mod tests {
             (r#"1.2.3.4 - - [yesterday] "GET / HTTP/1.1" 200 1"#, "access log: bad time [yesterday]"),
             (r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] GET 200 1"#, "access log: no quoted request after the time"),
             (r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/1.1" OK 1"#, "access log: bad status `OK`"),
-            (r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" tail"#, "access log: unexpected text after the user agent"),
-            (r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/1.1" 200 1 "-"#, "access log: expected a quoted referer after the size"),
+            (
+                r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" tail"#,
+                "access log: unexpected text after the user agent",
+            ),
+            (
+                r#"1.2.3.4 - - [25/Jan/2024:10:30:45 +0000] "GET / HTTP/1.1" 200 1 "-"#,
+                "access log: expected a quoted referer after the size",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text).unwrap_err(), want, "{text}");

@@ -144,8 +144,6 @@ pub(crate) struct Joining {
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) format: Format,
-    /// The name the format is counted under.
-    pub(crate) format_name: &'static str,
     pub(crate) source: Source,
     pub(crate) mapping: Mapping,
     pub(crate) on_failure: OnFailure,
@@ -321,12 +319,12 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
         }
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
     };
-    let joining = (format == FormatName::Cri && raw.join_partial.unwrap_or(true)).then_some(Joining { max_size, timeout });
+    let joining =
+        (format == FormatName::Cri && raw.join_partial.unwrap_or(true)).then_some(Joining { max_size, timeout });
 
     match parser {
         Some(parser) if problems.is_empty() => Ok(Settings {
             format: parser,
-            format_name,
             source,
             mapping: Mapping { names, nested, time_format, severities, pad_ids: raw.pad_ids },
             on_failure: raw.on_failure,

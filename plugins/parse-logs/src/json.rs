@@ -165,7 +165,7 @@ mod tests {
         }
     }
 
-    fn parse_resolved<'a>(text: &'a str, mapping: &Mapping) -> Result<Parsed<'a>, String> {
+    fn parse_resolved<'a>(text: &'a str, mapping: &'a Mapping) -> Result<Parsed<'a>, String> {
         let mut line = Parsed::default();
         parse(text, mapping, &mut line)?;
         mapping.resolve(&mut line, &mut Clock::new(|| 0));
@@ -174,10 +174,11 @@ mod tests {
 
     #[test]
     fn an_aegis_line_fills_the_record_fields_and_keeps_the_rest_typed() {
+        let m0 = mapping(Nested::KvList);
         let text = r#"{"timestamp": "2024-01-25T14:30:45.123Z", "level": "info", "service": "aegis-backend",
             "message": "User created successfully", "trace_id": "a1b2c3d4e5f6", "method": "POST",
             "path": "/api/v1/users", "status_code": 201, "duration_ms": 45.5, "cached": false, "extra": null}"#;
-        let line = parse_resolved(text, &mapping(Nested::KvList)).unwrap();
+        let line = parse_resolved(text, &m0).unwrap();
         assert_eq!(line.time, Some(1_706_193_045_123_000_000));
         assert_eq!(line.severity, Some((9, Cow::Borrowed("info"))));
         assert_eq!(line.service.as_deref(), Some("aegis-backend"));
@@ -200,16 +201,18 @@ mod tests {
 
     #[test]
     fn strings_without_escapes_are_borrowed_and_escapes_are_decoded() {
-        let line = parse_resolved(r#"{"a": "plain", "b": "tab\there \u00e9 \ud83d\ude00"}"#, &mapping(Nested::KvList))
-            .unwrap();
+        let m0 = mapping(Nested::KvList);
+        let line = parse_resolved(r#"{"a": "plain", "b": "tab\there \u00e9 \ud83d\ude00"}"#, &m0).unwrap();
         assert!(matches!(&line.attrs[0].1, Val::Str(Cow::Borrowed("plain"))));
         assert_eq!(line.attrs[1].1, Val::Str(Cow::Owned("tab\there é 😀".into())));
     }
 
     #[test]
     fn nested_objects_become_kvlists_or_flat_keys() {
+        let m0 = mapping(Nested::KvList);
+        let m1 = mapping(Nested::Flatten("_".into()));
         let text = r#"{"http": {"method": "GET", "response": {"status": 200}}, "tags": ["a", {"k": 1}], "empty": {}}"#;
-        let kv = parse_resolved(text, &mapping(Nested::KvList)).unwrap();
+        let kv = parse_resolved(text, &m0).unwrap();
         assert_eq!(
             kv.attrs[0].1,
             Val::Map(vec![
@@ -217,7 +220,7 @@ mod tests {
                 (Cow::Borrowed("response"), Val::Map(vec![(Cow::Borrowed("status"), Val::Int(200))])),
             ])
         );
-        let flat = parse_resolved(text, &mapping(Nested::Flatten("_".into()))).unwrap();
+        let flat = parse_resolved(text, &m1).unwrap();
         let keys: Vec<&str> = flat.attrs.iter().map(|(k, _)| &**k).collect();
         assert_eq!(keys, ["http_method", "http_response_status", "tags", "empty"]);
         assert_eq!(flat.attrs[1].1, Val::Int(200));
@@ -228,8 +231,9 @@ mod tests {
 
     #[test]
     fn fields_that_do_not_convert_stay_attributes_and_are_marked() {
+        let m0 = mapping(Nested::KvList);
         let text = r#"{"timestamp": "yesterday", "level": "loud", "trace_id": "not-hex", "span_id": 7, "service": 3}"#;
-        let line = parse_resolved(text, &mapping(Nested::KvList)).unwrap();
+        let line = parse_resolved(text, &m0).unwrap();
         assert_eq!((line.time, line.trace_id, line.span_id, line.service), (None, None, None, None));
         assert_eq!(line.severity, Some((0, Cow::Borrowed("loud"))));
         let keys: Vec<&str> = line.attrs.iter().map(|(k, _)| &**k).collect();
@@ -239,15 +243,16 @@ mod tests {
 
     #[test]
     fn numeric_levels_and_epoch_timestamps_are_understood() {
-        let line = parse_resolved(r#"{"timestamp": 1706193045123, "level": 17}"#, &mapping(Nested::KvList)).unwrap();
+        let m0 = mapping(Nested::KvList);
+        let line = parse_resolved(r#"{"timestamp": 1706193045123, "level": 17}"#, &m0).unwrap();
         assert_eq!(line.time, Some(1_706_193_045_123_000_000));
         assert_eq!(line.severity, Some((17, Cow::Owned("17".into()))));
     }
 
     #[test]
     fn duplicate_keys_keep_the_last_value_once() {
-        let line = parse_resolved(r#"{"a": 1, "b": 2, "a": 3, "level": "info", "level": "error"}"#, &mapping(Nested::KvList))
-            .unwrap();
+        let m0 = mapping(Nested::KvList);
+        let line = parse_resolved(r#"{"a": 1, "b": 2, "a": 3, "level": "info", "level": "error"}"#, &m0).unwrap();
         assert_eq!(line.attrs, vec![(Cow::Borrowed("a"), Val::Int(3)), (Cow::Borrowed("b"), Val::Int(2))]);
         assert_eq!(line.severity.unwrap().0, 17);
     }

@@ -54,7 +54,8 @@ pub(crate) fn parse<'a>(text: &'a str, line: &mut Parsed<'a>, clock: &mut Clock)
     let rest = text[21..].trim_start_matches(' ');
     let (thread, rest) = rest.split_once(' ').ok_or("klog: no thread id")?;
     let thread: i64 = thread.parse().map_err(|_| format!("klog: bad thread id `{thread}`"))?;
-    let (location, message) = rest.split_once("] ").or_else(|| rest.strip_suffix(']').map(|l| (l, ""))).ok_or("klog: no `file:line]`")?;
+    let (location, message) =
+        rest.split_once("] ").or_else(|| rest.strip_suffix(']').map(|l| (l, ""))).ok_or("klog: no `file:line]`")?;
     let (file, number) = location.rsplit_once(':').ok_or_else(|| format!("klog: bad source location `{location}`"))?;
     let number: i64 = number.parse().map_err(|_| format!("klog: bad source location `{location}`"))?;
     line.attr("thread.id", Val::Int(thread));
@@ -97,7 +98,8 @@ mod tests {
     #[test]
     fn a_klog_line_gives_severity_time_location_and_body() {
         let mut line = Parsed::default();
-        parse("W0125 10:30:45.123456    7821 reflector.go:424] watch of *v1.Pod ended", &mut line, &mut clock()).unwrap();
+        parse("W0125 10:30:45.123456    7821 reflector.go:424] watch of *v1.Pod ended", &mut line, &mut clock())
+            .unwrap();
         assert_eq!(line.severity, Some((13, Cow::Borrowed("WARNING"))));
         assert_eq!(line.time, Some(1_706_178_645_123_456_000));
         assert_eq!(line.body, Some(Val::str("watch of *v1.Pod ended")));
@@ -114,7 +116,8 @@ mod tests {
     #[test]
     fn structured_klog_lines_have_their_pairs_read() {
         let mut line = Parsed::default();
-        let text = r#"I0125 10:30:45.000001 1 kubelet.go:2112] "Pod status updated" pod="kube-system/dns" status=ready"#;
+        let text =
+            r#"I0125 10:30:45.000001 1 kubelet.go:2112] "Pod status updated" pod="kube-system/dns" status=ready"#;
         parse(text, &mut line, &mut clock()).unwrap();
         assert_eq!(line.body, Some(Val::str("Pod status updated")));
         assert_eq!(line.attrs[3], ("pod".into(), Val::str("kube-system/dns")));

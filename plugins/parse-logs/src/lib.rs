@@ -23,9 +23,9 @@ mod value;
 
 use std::borrow::Cow;
 
+use aegis_plugin_sdk::LogRecord;
 use aegis_plugin_sdk::prelude::*;
 use aegis_plugin_sdk::wire::ResourceLogs;
-use aegis_plugin_sdk::LogRecord;
 
 use config::{Format, OnFailure, Settings, Source};
 use line::{Parsed, ROLE_KEYS, ROLES};

@@ -22,7 +22,8 @@ pub(crate) enum Role {
 pub(crate) const ROLES: usize = 6;
 
 /// Every role, in index order.
-const ALL_ROLES: [Role; ROLES] = [Role::Timestamp, Role::Level, Role::Message, Role::Service, Role::TraceId, Role::SpanId];
+const ALL_ROLES: [Role; ROLES] =
+    [Role::Timestamp, Role::Level, Role::Message, Role::Service, Role::TraceId, Role::SpanId];
 
 /// The config key naming each role's field, and the label its conversion failures are
 /// counted under.
@@ -225,7 +226,7 @@ pub(crate) fn hex_id<const N: usize>(text: &str, pad: bool) -> Option<[u8; N]> {
             _ => return None,
         };
         nibble -= 1;
-        id[nibble / 2] |= if nibble % 2 == 0 { value << 4 } else { value };
+        id[nibble / 2] |= if nibble.is_multiple_of(2) { value << 4 } else { value };
     }
     (id != [0u8; N]).then_some(id)
 }

@@ -35,8 +35,12 @@ impl Pending {
     /// The pieces as a `ResourceLogs` of one record (tagged `logtag = "P"`, since the
     /// line is incomplete).
     pub(crate) fn into_resource_logs(self) -> Vec<u8> {
-        let record =
-            record_from_template(&self.template, self.time, &self.text, &[("log.iostream", &self.stream), ("logtag", "P")]);
+        let record = record_from_template(
+            &self.template,
+            self.time,
+            &self.text,
+            &[("log.iostream", &self.stream), ("logtag", "P")],
+        );
         let records = [record];
         let scope = ScopePart { scope: &self.scope, schema_url: &self.scope_schema, records: &records };
         resource_logs(&self.resource, &self.resource_schema, &[scope])
@@ -77,9 +81,8 @@ impl Partials {
     /// Takes out the lines whose first piece is older than `timeout`.
     pub(crate) fn expired(&mut self, now: u64, timeout: std::time::Duration) -> Vec<Pending> {
         let timeout = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-        let (old, young) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| now.saturating_sub(p.since) >= timeout);
+        let (old, young) =
+            std::mem::take(&mut self.pending).into_iter().partition(|p| now.saturating_sub(p.since) >= timeout);
         self.pending = young;
         old
     }

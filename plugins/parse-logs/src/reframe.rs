@@ -136,7 +136,10 @@ mod tests {
             time_unix_nano: 1,
             observed_time_unix_nano: 7,
             body: Some(Value::from("raw cri line")),
-            attributes: attributes(vec![("log.file.path", Value::from("/var/log/pods/a.log")), ("logtag", Value::from("x"))]),
+            attributes: attributes(vec![
+                ("log.file.path", Value::from("/var/log/pods/a.log")),
+                ("logtag", Value::from("x")),
+            ]),
             ..Default::default()
         }
         .encode();

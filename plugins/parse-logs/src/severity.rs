@@ -60,8 +60,16 @@ const DEFAULTS: [(&str, i32); 20] = [
 ];
 
 /// The syslog severities 0-7 as (severity number, keyword).
-pub(crate) const SYSLOG: [(i32, &str); 8] =
-    [(24, "emerg"), (23, "alert"), (22, "crit"), (17, "err"), (13, "warning"), (10, "notice"), (9, "info"), (5, "debug")];
+pub(crate) const SYSLOG: [(i32, &str); 8] = [
+    (24, "emerg"),
+    (23, "alert"),
+    (22, "crit"),
+    (17, "err"),
+    (13, "warning"),
+    (10, "notice"),
+    (9, "info"),
+    (5, "debug"),
+];
 
 /// A severity in the config: a number 1-24 or one of the OpenTelemetry names.
 #[derive(Debug, Deserialize)]
@@ -89,18 +97,16 @@ impl SeverityMap {
                     errors.push(format!("severity_map.{level}: {n} is not a severity number (1-24)"));
                     continue;
                 }
-                SeveritySetting::Name(name) => {
-                    match NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                        Some(&(_, number)) => number,
-                        None => {
-                            errors.push(format!(
-                                "severity_map.{level}: `{name}` is not a severity (trace, debug, info, warn, \
+                SeveritySetting::Name(name) => match NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    Some(&(_, number)) => number,
+                    None => {
+                        errors.push(format!(
+                            "severity_map.{level}: `{name}` is not a severity (trace, debug, info, warn, \
                                  error, fatal, optionally with 2-4, or a number 1-24)"
-                            ));
-                            continue;
-                        }
+                        ));
+                        continue;
                     }
-                }
+                },
             };
             if level.is_empty() {
                 errors.push("severity_map: a level name is empty".to_owned());

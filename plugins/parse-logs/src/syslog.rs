@@ -54,9 +54,12 @@ pub(crate) fn parse_rfc5424<'a>(text: &'a str, line: &mut Parsed<'a>) -> Result<
     if let Some(stamp) = field(&mut rest, "timestamp")? {
         line.time = Some(rfc3339(stamp).ok_or_else(|| format!("syslog: bad timestamp `{stamp}`"))?);
     }
-    for (key, what) in
-        [("syslog.hostname", "hostname"), ("syslog.appname", "app name"), ("syslog.procid", "process id"), ("syslog.msgid", "message id")]
-    {
+    for (key, what) in [
+        ("syslog.hostname", "hostname"),
+        ("syslog.appname", "app name"),
+        ("syslog.procid", "process id"),
+        ("syslog.msgid", "message id"),
+    ] {
         if let Some(value) = field(&mut rest, what)? {
             line.attr(key, Val::str(value));
         }
@@ -250,7 +253,15 @@ mod tests {
         let keys: Vec<&str> = line.attrs.iter().map(|(k, _)| &**k).collect();
         assert_eq!(
             keys,
-            ["syslog.facility", "syslog.version", "syslog.hostname", "syslog.appname", "syslog.procid", "syslog.msgid", "syslog.structured_data"]
+            [
+                "syslog.facility",
+                "syslog.version",
+                "syslog.hostname",
+                "syslog.appname",
+                "syslog.procid",
+                "syslog.msgid",
+                "syslog.structured_data"
+            ]
         );
         assert_eq!(line.attrs[0].1, Val::Int(20));
         assert_eq!(
@@ -297,8 +308,12 @@ mod tests {
     #[test]
     fn an_rfc3164_line_gives_severity_host_tag_pid_and_message() {
         let mut line = Parsed::default();
-        parse_rfc3164("<34>Jan 25 10:30:45 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8", &mut line, &mut clock())
-            .unwrap();
+        parse_rfc3164(
+            "<34>Jan 25 10:30:45 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8",
+            &mut line,
+            &mut clock(),
+        )
+        .unwrap();
         assert_eq!(line.severity, Some((22, Cow::Borrowed("crit"))));
         assert_eq!(line.time, Some(1_706_178_645_000_000_000));
         assert_eq!(line.body, Some(Val::str("'su root' failed for lonvick on /dev/pts/8")));

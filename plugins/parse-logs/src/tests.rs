@@ -160,13 +160,20 @@ fn records_of_other_services_move_to_a_copy_of_their_resource() {
     }
     let ai = &out.resource_logs[1].scope_logs[0].log_records[0];
     assert_eq!((ai.severity_number, ai.severity_text.as_str()), (13, "warning"));
-    assert_eq!(ai.trace_id, [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90]);
+    assert_eq!(
+        ai.trace_id,
+        [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90]
+    );
     assert_eq!(value(ai, "z_score"), Some(any_value::Value::DoubleValue(3.7)));
     assert_eq!(
         value(ai, "metrics"),
         Some(any_value::Value::KvlistValue(KeyValueList {
             values: vec![
-                KeyValue { key: "cpu".into(), value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(0.93)) }), ..Default::default() },
+                KeyValue {
+                    key: "cpu".into(),
+                    value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(0.93)) }),
+                    ..Default::default()
+                },
                 kv("window", "5m"),
             ]
         }))
@@ -217,7 +224,7 @@ fn lines_that_do_not_parse_pass_unchanged_tagged_with_the_reason() {
     let got = records(&out);
     assert_eq!(got.len(), 3);
     assert_eq!(body(&got[0]), text(r#"{"level": "info", "message": "truncated"#));
-    assert_eq!(value(&got[0], "parse.error"), text("json: EOF while parsing a string at line 1 column 40"));
+    assert_eq!(value(&got[0], "parse.error"), text("json: EOF while parsing a string at line 1 column 39"));
     assert_eq!((got[0].time_unix_nano, got[0].severity_number), (0, 0));
     assert_eq!(value(&got[1], "parse.error"), text("json: expected value at line 1 column 1"));
     assert_eq!(body(&got[2]), text("User created successfully"));
@@ -242,7 +249,8 @@ fn lines_that_do_not_parse_are_dropped_when_asked() {
 #[test]
 fn records_without_text_are_skipped_and_an_untouched_batch_is_unchanged() {
     let mut p = processor(json!({"format": "json"}));
-    let int_body = PbRecord { body: Some(AnyValue { value: Some(any_value::Value::IntValue(3)) }), ..Default::default() };
+    let int_body =
+        PbRecord { body: Some(AnyValue { value: Some(any_value::Value::IntValue(3)) }), ..Default::default() };
     let input = request(vec![resource(vec![], vec![int_body, PbRecord::default()])]);
     assert_eq!(run_processor(&mut p, Signal::Logs, &input).unwrap(), Outcome::Unchanged);
     assert_eq!(p.run(&mut Logs::parse(&input).unwrap()), Counts { skipped: 2, ..Default::default() });
@@ -339,7 +347,8 @@ fn access_syslog_and_klog_lines_become_records() {
     assert_eq!(body(r), text(line));
 
     let mut syslog = processor(json!({"format": "syslog_rfc3164"}));
-    let r = &records(&run(&mut syslog, &lines(&["<11>Jan 25 10:30:45 node-1 aegis-executor[4242]: restart failed"])))[0];
+    let r =
+        &records(&run(&mut syslog, &lines(&["<11>Jan 25 10:30:45 node-1 aegis-executor[4242]: restart failed"])))[0];
     assert_eq!((r.severity_number, r.severity_text.as_str()), (17, "err"));
     assert_eq!(r.time_unix_nano, 1_706_178_645_000_000_000);
     assert_eq!(body(r), text("restart failed"));
@@ -390,7 +399,14 @@ fn cri_partial_lines_are_joined_within_a_batch_and_across_batches() {
 #[test]
 fn cri_pieces_that_wait_too_long_or_grow_too_large_are_emitted_as_they_are() {
     let mut p = processor(json!({"format": "cri", "partial_timeout": "1s", "max_partial_size": 10}));
-    let got = cri(&mut p, &["2024-01-25T10:30:45Z stdout P 12345", "2024-01-25T10:30:46Z stdout P 67890ab", "2024-01-25T10:30:47Z stdout P tail"]);
+    let got = cri(
+        &mut p,
+        &[
+            "2024-01-25T10:30:45Z stdout P 12345",
+            "2024-01-25T10:30:46Z stdout P 67890ab",
+            "2024-01-25T10:30:47Z stdout P tail",
+        ],
+    );
     // The first two pieces reached 10 bytes: the second record carries them.
     assert_eq!(got.len(), 1);
     assert_eq!(body(&got[0]), text("1234567890ab"));

@@ -438,7 +438,7 @@ impl Layout {
                 other => return Err(format!("unknown directive `%{other}` at byte {at}")),
             }
         }
-        if items.iter().any(|i| *i == Item::Hour12) != items.iter().any(|i| *i == Item::AmPm) {
+        if items.contains(&Item::Hour12) != items.contains(&Item::AmPm) {
             return Err("`%I` (12-hour clock) and `%p` (AM/PM) go together".into());
         }
         Ok(Layout { items })
@@ -541,18 +541,33 @@ impl Layout {
     }
 }
 
-const MONTHS: [&str; 12] =
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 /// An English month name, abbreviated to three letters or in full, in any case.
 pub(crate) fn month_name_bytes(word: &[u8]) -> Option<u32> {
     if word.len() < 3 {
         return None;
     }
-    MONTHS.iter().position(|m| {
-        let m = m.as_bytes();
-        (word.len() == 3 || word.len() == m.len()) && word.eq_ignore_ascii_case(&m[..word.len()])
-    }).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|m| {
+            let m = m.as_bytes();
+            (word.len() == 3 || word.len() == m.len()) && word.eq_ignore_ascii_case(&m[..word.len()])
+        })
+        .map(|i| i as u32 + 1)
 }
 
 fn month_name(c: &mut Cursor<'_>) -> Option<u32> {
@@ -626,7 +641,9 @@ mod tests {
     #[test]
     fn a_configured_epoch_unit_wins_over_the_magnitude() {
         assert_eq!(read("epoch_ms", "1706178645123"), Some(T));
-        assert_eq!(read("epoch_s", "1706178645123"), Some(1_706_178_645_123 * NANOS_PER_SEC));
+        // Milliseconds read as seconds are past the year 2554: not a time.
+        assert_eq!(read("epoch_s", "1706178645123"), None);
+        assert_eq!(read("epoch_s", "1706178645"), Some(T - 123_000_000));
         assert_eq!(read("epoch_us", "1706178645123000.5"), Some(T + 500));
         assert_eq!(read("epoch_ns", "1706178645123000000"), Some(T));
         assert_eq!(TimeFormat::parse("epoch_ms").unwrap().read_int(1_706_178_645_123), Some(T));
@@ -642,8 +659,14 @@ mod tests {
         assert_eq!(read("%Y-%m-%d %H:%M:%S%.f", "2024-01-25 10:30:45"), Some(T - 123_000_000));
         assert_eq!(read("%Y-%m-%dT%H:%M:%S.%f%z", "2024-01-25T10:30:45.123Z"), Some(T));
         assert_eq!(read("%a %b %e %T %Z %Y", "Fri Jan  5 10:30:45 UTC 2024"), Some(1_704_450_645 * NANOS_PER_SEC));
-        assert_eq!(read("%m/%d/%Y %I:%M:%S %p", "01/25/2024 10:30:45 PM"), Some(T - 123_000_000 + 12 * 3600 * NANOS_PER_SEC));
-        assert_eq!(read("%m/%d/%Y %I:%M:%S %p", "01/25/2024 12:30:45 am"), Some(T - 123_000_000 - 10 * 3600 * NANOS_PER_SEC));
+        assert_eq!(
+            read("%m/%d/%Y %I:%M:%S %p", "01/25/2024 10:30:45 PM"),
+            Some(T - 123_000_000 + 12 * 3600 * NANOS_PER_SEC)
+        );
+        assert_eq!(
+            read("%m/%d/%Y %I:%M:%S %p", "01/25/2024 12:30:45 am"),
+            Some(T - 123_000_000 - 10 * 3600 * NANOS_PER_SEC)
+        );
         assert_eq!(read("%s", "1706178645"), Some(T - 123_000_000));
         assert_eq!(read("%Y.%j", "2024.025"), Some(1_706_140_800 * NANOS_PER_SEC));
         assert_eq!(read("%F %T", "2024-01-25 10:30:45"), Some(T - 123_000_000));
@@ -662,7 +685,13 @@ mod tests {
     #[test]
     fn layouts_refuse_text_that_does_not_match() {
         let layout = "%d/%b/%Y:%H:%M:%S %z";
-        for bad in ["", "25/Jan/2024", "25/Foo/2024:11:30:45 +0100", "25/Jan/2024:11:30:45 +0100 trailing", "32/Jan/2024:11:30:45 +0100"] {
+        for bad in [
+            "",
+            "25/Jan/2024",
+            "25/Foo/2024:11:30:45 +0100",
+            "25/Jan/2024:11:30:45 +0100 trailing",
+            "32/Jan/2024:11:30:45 +0100",
+        ] {
             assert_eq!(read(layout, bad), None, "{bad}");
         }
         assert_eq!(read("%I:%M %p", "13:00 PM"), None);

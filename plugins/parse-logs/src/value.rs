@@ -82,7 +82,7 @@ fn map_len(entries: &[(Cow<'_, str>, Val<'_>)]) -> usize {
 
 /// The bytes of a varint.
 pub(crate) fn varint_len(value: u64) -> usize {
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {

@@ -5,8 +5,8 @@
 
 use std::borrow::Cow;
 
-use aegis_plugin_sdk::wire::{AnyValue, DataPoint, Metric, MetricKind, Resource, ResourceMetrics, ValueRef};
 use aegis_plugin_sdk::Error;
+use aegis_plugin_sdk::wire::{AnyValue, DataPoint, Metric, MetricKind, Resource, ResourceMetrics, ValueRef};
 
 use crate::delta::{DeltaMode, DeltaState};
 use crate::exponential::Buckets;
@@ -310,8 +310,13 @@ impl Converter {
             return;
         }
         let name = naming::metric_name(metric.name(), metric.unit(), name_kind, self.options.add_metric_suffixes);
-        let family =
-            Family { name: &name.base, kind: family_kind, help: metric.description(), unit: &name.unit, total: name.total };
+        let family = Family {
+            name: &name.base,
+            kind: family_kind,
+            help: metric.description(),
+            unit: &name.unit,
+            total: name.total,
+        };
         visitor.family(&family);
         let reserved = match family_kind {
             FamilyKind::Histogram => "le",
@@ -396,7 +401,11 @@ impl Converter {
         let mut cumulative = 0u64;
         for (bound, count) in buckets.bounds.iter().zip(&buckets.counts) {
             cumulative = cumulative.saturating_add(*count);
-            self.samples.push(Sample { suffix: Suffix::Bucket, extra: Some(Extra::Le(*bound)), value: cumulative as f64 });
+            self.samples.push(Sample {
+                suffix: Suffix::Bucket,
+                extra: Some(Extra::Le(*bound)),
+                value: cumulative as f64,
+            });
         }
         let count = buckets.count as f64;
         self.samples.push(Sample { suffix: Suffix::Bucket, extra: Some(Extra::Le(f64::INFINITY)), value: count });
@@ -442,7 +451,8 @@ impl Converter {
         }
         entries.extend(resource_labels(resource, &self.options, false));
         merge_entries(entries, labels);
-        let family = Family { name: "target_info", kind: FamilyKind::Info, help: "Target metadata", unit: "", total: false };
+        let family =
+            Family { name: "target_info", kind: FamilyKind::Info, help: "Target metadata", unit: "", total: false };
         visitor.family(&family);
         family_key(&mut self.key, &family, labels);
         self.samples.clear();
@@ -459,7 +469,8 @@ fn resources(request: &[u8]) -> Result<Vec<&[u8]>, Error> {
     let mut rest = request;
     while !rest.is_empty() {
         let offset = request.len() - rest.len();
-        let bad = |e: prost::DecodeError| Error::invalid_input(format!("malformed metrics request at byte {offset}: {e}"));
+        let bad =
+            |e: prost::DecodeError| Error::invalid_input(format!("malformed metrics request at byte {offset}: {e}"));
         let (number, wire_type) = decode_key(&mut rest).map_err(bad)?;
         if number == 1 && wire_type == WireType::LengthDelimited {
             let len = decode_varint(&mut rest).map_err(bad)?;
@@ -497,7 +508,12 @@ fn resource_labels<'a>(resource: &Resource<'a>, options: &Options, promote: bool
         if let (Some(value), Some(name)) = (resource.attribute(key), naming::sanitize_label_name(key)) {
             let value = value_text(&value);
             if !value.is_empty() && !out.iter().any(|e| e.name == name) {
-                out.push(Entry { name: Cow::Owned(name.into_owned()), value: Cow::Owned(value.into_owned()), origin: 1, key: "" });
+                out.push(Entry {
+                    name: Cow::Owned(name.into_owned()),
+                    value: Cow::Owned(value.into_owned()),
+                    origin: 1,
+                    key: "",
+                });
             }
         }
     }

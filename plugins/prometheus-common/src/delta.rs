@@ -79,7 +79,13 @@ impl DeltaState {
     /// Buckets with the same bounds add up one by one, buckets converted from exponential
     /// histograms of the same scale are merged by bound; any other change of layout starts
     /// the total over from this point (Prometheus sees a counter reset).
-    pub(crate) fn add_histogram(&mut self, key: &[u8], time: u64, buckets: &mut Buckets, now: u64) -> Result<(), Refused> {
+    pub(crate) fn add_histogram(
+        &mut self,
+        key: &[u8],
+        time: u64,
+        buckets: &mut Buckets,
+        now: u64,
+    ) -> Result<(), Refused> {
         let Some(entry) = self.entries.get_mut(key) else {
             self.entries.insert(key.into(), Entry { time, seen: now, total: Total::Histogram(buckets.clone()) });
             return Ok(());

@@ -88,7 +88,8 @@ impl Buckets {
     /// odd zero threshold can produce) is counted in the last bucket, which holds it too.
     fn push(&mut self, bound: f64, count: u64) {
         match self.bounds.last() {
-            Some(&last) if !(bound > last) => {
+            // A NaN bound never compares greater, so it lands in the last bucket too.
+            Some(&last) if bound.partial_cmp(&last) != Some(std::cmp::Ordering::Greater) => {
                 if let Some(c) = self.counts.last_mut() {
                     *c = c.saturating_add(count);
                 }

@@ -46,7 +46,11 @@ pub fn float_text(value: f64) -> String {
 /// Checks the `external_labels` table of a config: every name must be a valid label name
 /// that Prometheus does not reserve, every value non-empty. Problems are added to
 /// `problems`, naming `key.NAME`.
-pub fn external_labels(labels: &BTreeMap<String, String>, key: &str, problems: &mut Vec<String>) -> Vec<(String, String)> {
+pub fn external_labels(
+    labels: &BTreeMap<String, String>,
+    key: &str,
+    problems: &mut Vec<String>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, value) in labels {
         let valid = naming::sanitize_label_name(name).is_some_and(|sanitized| sanitized == name.as_str());

@@ -248,7 +248,10 @@ mod tests {
     #[test]
     fn without_suffixes_only_the_characters_change() {
         let built = metric_name("http.server.duration", "ms", NameKind::Other, false);
-        assert_eq!((built.base.as_str(), built.unit.as_str(), built.total), ("http_server_duration", "milliseconds", false));
+        assert_eq!(
+            (built.base.as_str(), built.unit.as_str(), built.total),
+            ("http_server_duration", "milliseconds", false)
+        );
         let counter = metric_name("http_requests_total", "", NameKind::Counter, false);
         assert_eq!((counter.base.as_str(), counter.total), ("http_requests", true));
         let plain = metric_name("hits", "", NameKind::Counter, false);

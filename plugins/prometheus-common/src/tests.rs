@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exponential_histogram_data_point,
-    metric::Data, number_data_point, summary_data_point::ValueAtQuantile,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exponential_histogram_data_point, metric::Data,
+    number_data_point, summary_data_point::ValueAtQuantile,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -19,7 +19,11 @@ const T: u64 = 1_706_193_045_123_000_000;
 const NOW: u64 = 1_706_193_100_000_000_000;
 
 fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 fn kv_int(key: &str, value: i64) -> KeyValue {
@@ -35,7 +39,11 @@ fn request(resource: Vec<KeyValue>, metrics: Vec<Metric>) -> Vec<u8> {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource { attributes: resource, ..Default::default() }),
             scope_metrics: vec![ScopeMetrics {
-                scope: Some(InstrumentationScope { name: "aegis-backend".into(), version: "1.2.0".into(), ..Default::default() }),
+                scope: Some(InstrumentationScope {
+                    name: "aegis-backend".into(),
+                    version: "1.2.0".into(),
+                    ..Default::default()
+                }),
                 metrics,
                 ..Default::default()
             }],
@@ -46,7 +54,13 @@ fn request(resource: Vec<KeyValue>, metrics: Vec<Metric>) -> Vec<u8> {
 }
 
 fn metric(name: &str, unit: &str, data: Data) -> Metric {
-    Metric { name: name.into(), unit: unit.into(), description: format!("About {name}."), data: Some(data), ..Default::default() }
+    Metric {
+        name: name.into(),
+        unit: unit.into(),
+        description: format!("About {name}."),
+        data: Some(data),
+        ..Default::default()
+    }
 }
 
 fn number(attributes: Vec<KeyValue>, time: u64, value: f64) -> NumberDataPoint {
@@ -159,8 +173,10 @@ fn a_counter_gets_total_and_job_and_instance_from_the_service() {
 
 #[test]
 fn gauges_get_their_unit_and_ratio_and_non_monotonic_sums_are_gauges() {
-    let gauge = metric("process.memory.usage", "By", Data::Gauge(Gauge { data_points: vec![number(vec![], T, 1.5e9)] }));
-    let ratio = metric("system.cpu.utilization", "1", Data::Gauge(Gauge { data_points: vec![number(vec![], T, 0.25)] }));
+    let gauge =
+        metric("process.memory.usage", "By", Data::Gauge(Gauge { data_points: vec![number(vec![], T, 1.5e9)] }));
+    let ratio =
+        metric("system.cpu.utilization", "1", Data::Gauge(Gauge { data_points: vec![number(vec![], T, 0.25)] }));
     let updown = metric(
         "active.sessions",
         "{session}",
@@ -177,7 +193,11 @@ fn gauges_get_their_unit_and_ratio_and_non_monotonic_sums_are_gauges() {
 }
 
 fn histogram(temporality: i32, points: Vec<HistogramDataPoint>) -> Metric {
-    metric("http.request.duration", "s", Data::Histogram(Histogram { data_points: points, aggregation_temporality: temporality }))
+    metric(
+        "http.request.duration",
+        "s",
+        Data::Histogram(Histogram { data_points: points, aggregation_temporality: temporality }),
+    )
 }
 
 fn histogram_point(time: u64, counts: Vec<u64>, sum: f64) -> HistogramDataPoint {
@@ -238,7 +258,8 @@ fn exponential_histograms_become_explicit_buckets_at_their_edges() {
         negative: Some(exponential_histogram_data_point::Buckets { offset: 1, bucket_counts: vec![3] }),
         ..Default::default()
     };
-    let data = Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![point], aggregation_temporality: 2 });
+    let data =
+        Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![point], aggregation_temporality: 2 });
     let record = convert(
         &mut Converter::new(Options { target_info: false, ..Options::default() }),
         &request(vec![], vec![metric("latency", "ms", data)]),
@@ -261,11 +282,15 @@ fn summaries_have_quantiles_sum_and_count() {
         time_unix_nano: T,
         count: 100,
         sum: 45.5,
-        quantile_values: vec![ValueAtQuantile { quantile: 0.5, value: 0.4 }, ValueAtQuantile { quantile: 0.99, value: 1.2 }],
+        quantile_values: vec![
+            ValueAtQuantile { quantile: 0.5, value: 0.4 },
+            ValueAtQuantile { quantile: 0.99, value: 1.2 },
+        ],
         ..Default::default()
     };
     let data = Data::Summary(Summary { data_points: vec![point] });
-    let record = convert(&mut Converter::new(Options::default()), &request(vec![], vec![metric("rpc.duration", "s", data)]));
+    let record =
+        convert(&mut Converter::new(Options::default()), &request(vec![], vec![metric("rpc.duration", "s", data)]));
     assert_eq!(find(&record, "rpc_duration_seconds", &[("quantile", "0.5")]).value, 0.4);
     assert_eq!(find(&record, "rpc_duration_seconds", &[("quantile", "0.99")]).value, 1.2);
     assert_eq!(find(&record, "rpc_duration_seconds_sum", &[]).value, 45.5);
@@ -278,7 +303,11 @@ fn delta_sums_are_added_up_per_series_and_older_points_are_refused() {
     let batch = |time, get, post| {
         request(
             service(),
-            vec![counter("http.requests", 1, vec![number(vec![kv("method", "GET")], time, get), number(vec![kv("method", "POST")], time, post)])],
+            vec![counter(
+                "http.requests",
+                1,
+                vec![number(vec![kv("method", "GET")], time, get), number(vec![kv("method", "POST")], time, post)],
+            )],
         )
     };
     convert(&mut converter, &batch(T, 5.0, 1.0));
@@ -313,9 +342,14 @@ fn delta_points_are_refused_and_counted_when_delta_is_drop() {
 #[test]
 fn delta_histograms_add_up_bucket_by_bucket() {
     let mut converter = Converter::new(Options { target_info: false, ..Options::default() });
-    convert(&mut converter, &request(service(), vec![histogram(1, vec![histogram_point(T, vec![1, 0, 0, 0, 0], 0.001)])]));
-    let record =
-        convert(&mut converter, &request(service(), vec![histogram(1, vec![histogram_point(T + 1, vec![0, 1, 0, 0, 1], 2.0)])]));
+    convert(
+        &mut converter,
+        &request(service(), vec![histogram(1, vec![histogram_point(T, vec![1, 0, 0, 0, 0], 0.001)])]),
+    );
+    let record = convert(
+        &mut converter,
+        &request(service(), vec![histogram(1, vec![histogram_point(T + 1, vec![0, 1, 0, 0, 1], 2.0)])]),
+    );
     assert_eq!(find(&record, "http_request_duration_seconds_bucket", &[("le", "0.005")]).value, 1.0);
     assert_eq!(find(&record, "http_request_duration_seconds_bucket", &[("le", "0.01")]).value, 2.0);
     assert_eq!(find(&record, "http_request_duration_seconds_bucket", &[("le", "+Inf")]).value, 3.0);
@@ -328,7 +362,10 @@ fn target_info_carries_the_other_resource_attributes() {
     let mut resource = service();
     resource.push(kv("deployment.environment", "production"));
     resource.push(kv_int("process.pid", 4242));
-    let bytes = request(resource, vec![counter("hits", 2, vec![number(vec![], T, 1.0), number(vec![kv("x", "y")], T + 1_000_000, 1.0)])]);
+    let bytes = request(
+        resource,
+        vec![counter("hits", 2, vec![number(vec![], T, 1.0), number(vec![kv("x", "y")], T + 1_000_000, 1.0)])],
+    );
     let record = convert(&mut Converter::new(Options::default()), &bytes);
     let info = find(&record, "target_info", &[]);
     assert_eq!(
@@ -342,7 +379,10 @@ fn target_info_carries_the_other_resource_attributes() {
     );
     assert_eq!((info.value, info.timestamp_ms), (1.0, 1_706_193_045_124));
     // Without attributes beyond the service's there is no target_info.
-    let plain = convert(&mut Converter::new(Options::default()), &request(service(), vec![counter("hits", 2, vec![number(vec![], T, 1.0)])]));
+    let plain = convert(
+        &mut Converter::new(Options::default()),
+        &request(service(), vec![counter("hits", 2, vec![number(vec![], T, 1.0)])]),
+    );
     assert!(plain.seen.iter().all(|s| s.name != "target_info"));
 }
 
@@ -366,7 +406,10 @@ fn attribute_names_are_sanitized_and_clashing_ones_are_joined_while_the_resource
         external_labels: vec![("cluster".into(), "eu-1".into()), ("job".into(), "ignored".into())],
         ..Options::default()
     };
-    let record = convert(&mut Converter::new(options), &request(resource, vec![counter("hits", 2, vec![number(attributes, T, 1.0)])]));
+    let record = convert(
+        &mut Converter::new(options),
+        &request(resource, vec![counter("hits", 2, vec![number(attributes, T, 1.0)])]),
+    );
     assert_eq!(
         record.seen[0].labels,
         labels(&[

@@ -91,7 +91,8 @@ impl Settings {
             problems.push(format!("path: `{}` must start with `/`", raw.path));
         }
         if raw.max_samples_per_request == 0 || raw.max_samples_per_request > 1_000_000 {
-            problems.push(format!("max_samples_per_request: {} is not between 1 and 1000000", raw.max_samples_per_request));
+            problems
+                .push(format!("max_samples_per_request: {} is not between 1 and 1000000", raw.max_samples_per_request));
         }
         if raw.max_series == 0 {
             problems.push("max_series: must be at least 1".to_owned());
@@ -107,7 +108,8 @@ impl Settings {
                 problems.push(format!("promote_resource_attributes[{index}]: empty attribute key"));
             }
         }
-        let external_labels = aegis_prometheus_common::external_labels(&raw.external_labels, "external_labels", &mut problems);
+        let external_labels =
+            aegis_prometheus_common::external_labels(&raw.external_labels, "external_labels", &mut problems);
         if !problems.is_empty() {
             return Err(Error::config(problems.join("; ")));
         }

@@ -89,7 +89,8 @@ impl Settings {
                 problems.push(format!("promote_resource_attributes[{index}]: empty attribute key"));
             }
         }
-        let external_labels = aegis_prometheus_common::external_labels(&raw.external_labels, "external_labels", &mut problems);
+        let external_labels =
+            aegis_prometheus_common::external_labels(&raw.external_labels, "external_labels", &mut problems);
         if !problems.is_empty() {
             return Err(Error::config(problems.join("; ")));
         }

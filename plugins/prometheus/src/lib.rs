@@ -83,7 +83,8 @@ impl Prometheus {
     pub fn render_at(&mut self, request: &HttpRequest, now: u64) -> HttpResponse {
         let path = request.path.split('?').next().unwrap_or("");
         if path != self.settings.path {
-            return HttpResponse::not_found().with_body(format!("not found; the metrics are at {}\n", self.settings.path));
+            return HttpResponse::not_found()
+                .with_body(format!("not found; the metrics are at {}\n", self.settings.path));
         }
         let head = request.method.eq_ignore_ascii_case("HEAD");
         if !head && !request.method.eq_ignore_ascii_case("GET") {

@@ -59,7 +59,14 @@ pub(crate) struct Store {
 
 impl Store {
     pub(crate) fn new(max_series: usize) -> Self {
-        Store { families: BTreeMap::new(), current: String::new(), points: 0, max_series, now: 0, stats: StoreStats::default() }
+        Store {
+            families: BTreeMap::new(),
+            current: String::new(),
+            points: 0,
+            max_series,
+            now: 0,
+            stats: StoreStats::default(),
+        }
     }
 
     /// Sets the wall clock for the points that follow.
@@ -154,7 +161,8 @@ impl Visitor for Store {
             return;
         }
         let labels = point.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        let state = PointState { labels, samples: point.samples.to_vec(), timestamp_ms: point.timestamp_ms, seen: self.now };
+        let state =
+            PointState { labels, samples: point.samples.to_vec(), timestamp_ms: point.timestamp_ms, seen: self.now };
         family.points.insert(point.key.into(), state);
         self.points += 1;
     }

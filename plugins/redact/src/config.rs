@@ -223,9 +223,9 @@ pub(crate) fn parse(config: &Config, env: impl Fn(&str) -> Option<String>) -> Re
              resource attributes included), or set `allow_all_keys = true` to keep every key"
                 .to_owned(),
         ),
-        (Some(_), true) => problems.push(
-            "allowed_keys: has no effect with `allow_all_keys = true`; remove one of the two".to_owned(),
-        ),
+        (Some(_), true) => {
+            problems.push("allowed_keys: has no effect with `allow_all_keys = true`; remove one of the two".to_owned())
+        }
         _ => {}
     }
 
@@ -239,11 +239,15 @@ pub(crate) fn parse(config: &Config, env: impl Fn(&str) -> Option<String>) -> Re
         match Reason::detector(name) {
             Some(Reason::SensitiveKey) => sensitive_keys = true,
             Some(reason) => detectors.enable(reason),
-            None => problems.push(format!("detectors[{i}]: unknown detector {name:?}; expected one of {}", detector_names())),
+            None => problems
+                .push(format!("detectors[{i}]: unknown detector {name:?}, expected one of {}", detector_names())),
         }
     }
 
-    if raw.allow_all_keys && raw.detectors.is_empty() && raw.blocked_key_patterns.is_empty() && raw.blocked_values.is_empty()
+    if raw.allow_all_keys
+        && raw.detectors.is_empty()
+        && raw.blocked_key_patterns.is_empty()
+        && raw.blocked_values.is_empty()
     {
         problems.push(
             "nothing to redact: with `allow_all_keys = true`, give `detectors`, `blocked_key_patterns` or \
@@ -390,7 +394,7 @@ mod tests {
         assert!(!problems[0].contains('\n'));
         assert_eq!(
             problems[1],
-            "detectors[1]: unknown detector \"emial\"; expected one of email, credit_card, ipv4, ipv6, jwt, bearer, \
+            "detectors[1]: unknown detector \"emial\", expected one of email, credit_card, ipv4, ipv6, jwt, bearer, \
              aws_access_key, aegis_sensitive_keys"
         );
         assert_eq!(problems[2], "mask: has no effect with `hash`: masked parts are replaced by their hash");
@@ -401,15 +405,21 @@ mod tests {
 
     #[test]
     fn hmac_needs_a_granted_non_empty_key() {
-        assert!(message(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256" }))
-            .starts_with("hash_key_env: missing"));
+        assert!(
+            message(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256" }))
+                .starts_with("hash_key_env: missing")
+        );
         assert_eq!(
-            message(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256", "hash_key_env": "NOPE" })),
+            message(
+                json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256", "hash_key_env": "NOPE" })
+            ),
             "hash_key_env: the environment variable \"NOPE\" is not set, or not granted to the plugin \
              (grant it with `grants = { env = [\"NOPE\"] }`)"
         );
         let empty = parse(
-            &Config::from_value(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256", "hash_key_env": "K" })),
+            &Config::from_value(
+                json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "hmac-sha256", "hash_key_env": "K" }),
+            ),
             |_| Some(String::new()),
         );
         assert_eq!(empty.unwrap_err().message(), "hash_key_env: the environment variable \"K\" is empty");
@@ -417,7 +427,8 @@ mod tests {
 
     #[test]
     fn a_condition_on_fields_of_one_signal_scopes_only_that_signal() {
-        let rules = parse_json(json!({ "allow_all_keys": true, "detectors": ["email"], "where": "severity >= WARN" })).unwrap();
+        let rules =
+            parse_json(json!({ "allow_all_keys": true, "detectors": ["email"], "where": "severity >= WARN" })).unwrap();
         assert!(rules.scope.condition(Signal::Logs).is_some());
         assert!(rules.scope.condition(Signal::Traces).is_none());
         assert!(rules.scope.condition(Signal::Metrics).is_none());
@@ -432,7 +443,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_enum_values_name_the_key() {
-        assert!(message(json!({ "allow_all_keys": true, "detector": ["email"] })).starts_with("detector: unknown field"));
+        assert!(
+            message(json!({ "allow_all_keys": true, "detector": ["email"] })).starts_with("detector: unknown field")
+        );
         assert!(
             message(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "md5" }))
                 .starts_with("hash: unknown variant `md5`")

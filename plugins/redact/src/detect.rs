@@ -323,7 +323,7 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// IPv4 addresses in dotted-quad form, each part 0-255. Not when glued to letters or
@@ -421,10 +421,7 @@ fn ipv6(text: &str, out: &mut Vec<Found>) {
         let plausible = candidate.len() <= IPV6_MAX
             && candidate.iter().filter(|&&b| b == b':').count() >= 2
             && candidate.iter().any(u8::is_ascii_digit);
-        if !glued
-            && plausible
-            && text.get(start..end).is_some_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok())
-        {
+        if !glued && plausible && text.get(start..end).is_some_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok()) {
             out.push(Found { start, end: stop, reason: Reason::Ipv6 });
             from = stop;
             p = p.max(stop);
@@ -620,7 +617,8 @@ mod tests {
             ["Ann.Lee+tag@mail.example.co.uk", "bob_o@x-y.org"]
         );
         assert_eq!(found(Reason::Email, "<.dot@example.com>"), ["dot@example.com"]);
-        for clean in ["@example.com", "user@", "user@localhost", "a@b.c", "x@10.0.0.1", "me@-bad.com", "a@b..com", "@@"] {
+        for clean in ["@example.com", "user@", "user@localhost", "a@b.c", "x@10.0.0.1", "me@-bad.com", "a@b..com", "@@"]
+        {
             assert!(found(Reason::Email, clean).is_empty(), "{clean}");
         }
     }
@@ -653,16 +651,16 @@ mod tests {
     #[test]
     fn credit_card_leaves_order_numbers_timestamps_and_ids_alone() {
         for clean in [
-            "order 4111111111111112",     // fails Luhn
-            "order 5500000000000005",     // fails Luhn
-            "ts=1706193045123",           // starts with 1: no card network
-            "1706193045123000000",        // a nanosecond timestamp
-            "8111111111111111",           // no network starts with 8
-            "41111111111111111111111",    // 23 digits: too long
-            "411111111111",               // 12 digits: too short
-            "id4111111111111111",         // glued to a word
-            "4111111111111111x",          // glued to a word
-            "4111-1111 1111-1111",        // mixed separators
+            "order 4111111111111112",      // fails Luhn
+            "order 5500000000000005",      // fails Luhn
+            "ts=1706193045123",            // starts with 1: no card network
+            "1706193045123000000",         // a nanosecond timestamp
+            "8111111111111111",            // no network starts with 8
+            "41111111111111111111111",     // 23 digits: too long
+            "411111111111",                // 12 digits: too short
+            "id4111111111111111",          // glued to a word
+            "4111111111111111x",           // glued to a word
+            "4111-1111 1111-1111",         // mixed separators
             "8d4a2b10-4111-1111-1111-111", // inside a uuid-like id
         ] {
             assert!(found(Reason::CreditCard, clean).is_empty(), "{clean}");
@@ -779,7 +777,8 @@ mod tests {
         ] {
             assert!(is_sensitive_key(key), "{key}");
         }
-        for key in ["user.email", "gen_ai.usage.input_tokens", "keyboard", "monkey", "api.version", "passage", "tokenizer"]
+        for key in
+            ["user.email", "gen_ai.usage.input_tokens", "keyboard", "monkey", "api.version", "passage", "tokenizer"]
         {
             assert!(!is_sensitive_key(key), "{key}");
         }

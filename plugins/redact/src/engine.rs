@@ -306,7 +306,13 @@ impl Engine {
     }
 
     /// Redacts one value found at `self.path`.
-    fn value(&mut self, value: AnyValue<'_>, depth: usize, summary: &mut Summary, tally: &mut Tally) -> Option<Changed> {
+    fn value(
+        &mut self,
+        value: AnyValue<'_>,
+        depth: usize,
+        summary: &mut Summary,
+        tally: &mut Tally,
+    ) -> Option<Changed> {
         if depth > MAX_DEPTH {
             return self.mask_whole(value).then(|| {
                 tally.masked[Reason::BlockedValue.index()] += 1;
@@ -394,7 +400,13 @@ impl Engine {
         out
     }
 
-    fn array(&mut self, array: ArrayValue<'_>, depth: usize, summary: &mut Summary, tally: &mut Tally) -> Option<Vec<Value>> {
+    fn array(
+        &mut self,
+        array: ArrayValue<'_>,
+        depth: usize,
+        summary: &mut Summary,
+        tally: &mut Tally,
+    ) -> Option<Vec<Value>> {
         let mut out: Option<Vec<Value>> = None;
         for (i, value) in array.iter().enumerate() {
             let mark = self.path.len();
@@ -428,7 +440,7 @@ impl Engine {
         self.text.clear();
         match value.get() {
             ValueRef::Empty => false,
-            ValueRef::Str(s) if s.is_empty() => false,
+            ValueRef::Str("") => false,
             ValueRef::Str(s) if matches!(&self.rules.replacement, Replacement::Mask(mask) if mask == s) => false,
             ValueRef::Str(s) => {
                 replace_into(&self.rules.replacement, s.as_bytes(), &mut self.text);

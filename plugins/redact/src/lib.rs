@@ -52,12 +52,6 @@ impl Processor for Redact {
         Redact::with_env(config, |name| std::env::var(name).ok())
     }
 
-            summary: Summary::new(rules.summary),
-            engine: Engine::new(rules),
-            plan: Plan::default(),
-            tally: Tally::default(),
-            out: Vec::new(),
-            bounds: Vec::new(),
     fn process_logs(&mut self, logs: &mut Logs) -> Result<(), Error> {
         // Taken out for the loop, which edits through `self`.
         let scope = std::mem::take(&mut self.scope);
@@ -68,7 +62,7 @@ impl Processor for Redact {
             for mut scope in resource.scope_logs_mut() {
                 let mut scope_matched = everything;
                 for mut record in scope.records_mut() {
-                    if condition.as_ref().is_none_or(|c| c.matches_log(&record)) {
+                    if condition.is_none_or(|c| c.matches_log(&record)) {
                         scope_matched = true;
                         self.record(&mut record);
                     }
@@ -97,7 +91,7 @@ impl Processor for Redact {
             for mut scope in resource.scope_spans_mut() {
                 let mut scope_matched = everything;
                 for mut span in scope.spans_mut() {
-                    if condition.as_ref().is_none_or(|c| c.matches_span(&span)) {
+                    if condition.is_none_or(|c| c.matches_span(&span)) {
                         scope_matched = true;
                         self.span(&mut span);
                     }
@@ -127,7 +121,7 @@ impl Processor for Redact {
                 let mut scope_matched = everything;
                 for mut metric in scope.metrics_mut() {
                     for mut point in metric.data_points_mut() {
-                        if condition.as_ref().is_none_or(|c| c.matches_point(&point)) {
+                        if condition.is_none_or(|c| c.matches_point(&point)) {
                             scope_matched = true;
                             self.point(&mut point);
                         }
@@ -185,7 +179,12 @@ impl Redact {
                 None => {}
             }
         }
-        self.engine.attributes(Attributes::new(msg.bytes(), LOG_ATTRIBUTES), &mut self.plan, &mut self.summary, &mut self.tally);
+        self.engine.attributes(
+            Attributes::new(msg.bytes(), LOG_ATTRIBUTES),
+            &mut self.plan,
+            &mut self.summary,
+            &mut self.tally,
+        );
         changed |= self.rewrite(msg, LOG_ATTRIBUTES);
         self.tally.items += u64::from(changed);
     }
@@ -209,7 +208,12 @@ impl Redact {
     /// returns whether anything changed.
     fn attribute_set(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
         self.summary.clear();
-        self.engine.attributes(Attributes::new(msg.bytes(), number), &mut self.plan, &mut self.summary, &mut self.tally);
+        self.engine.attributes(
+            Attributes::new(msg.bytes(), number),
+            &mut self.plan,
+            &mut self.summary,
+            &mut self.tally,
+        );
         self.rewrite(msg, number)
     }
 

@@ -137,7 +137,10 @@ fn a_batch_with_nothing_to_redact_passes_unchanged_without_a_copy() {
     }));
     let input = logs(vec![(
         vec![kv("service.name", s("aegis-backend"))],
-        vec![record(Some(s("GET /healthz 200 in 3ms")), vec![kv("http.route", s("/healthz")), kv("duration_ms", int(3))])],
+        vec![record(
+            Some(s("GET /healthz 200 in 3ms")),
+            vec![kv("http.route", s("/healthz")), kv("duration_ms", int(3))],
+        )],
     )]);
     assert_eq!(run_processor(&mut p, Signal::Logs, &input).unwrap(), Outcome::Unchanged);
 }
@@ -261,10 +264,7 @@ fn string_bodies_are_scanned_like_values() {
         "login by ann@example.com from 10.0.0.7 / 2001:db8::7 with Authorization: Bearer {token} key AKIAIOSFODNN7EXAMPLE"
     );
     let out = one_record(&mut p, Some(s(&body)), vec![kv("method", s("POST"))]);
-    assert_eq!(
-        out.body,
-        Some(s("login by **** from **** / **** with Authorization: Bearer **** key ****"))
-    );
+    assert_eq!(out.body, Some(s("login by **** from **** / **** with Authorization: Bearer **** key ****")));
     // The bearer token is also a JWT: it counts once.
     assert_eq!(out.attributes, vec![kv("method", s("POST")), kv("redaction.masked.count", int(1))]);
 }
@@ -307,11 +307,17 @@ fn nested_attribute_values_follow_the_same_rules() {
     let out = one_record(
         &mut p,
         None,
-        vec![kv("http.request.headers", map(vec![kv("cookie", s("sid=1")), kv("from", s("me@example.com")), kv("accept", s("*/*"))]))],
+        vec![kv(
+            "http.request.headers",
+            map(vec![kv("cookie", s("sid=1")), kv("from", s("me@example.com")), kv("accept", s("*/*"))]),
+        )],
     );
     assert_eq!(
         out.attributes,
-        vec![kv("http.request.headers", map(vec![kv("cookie", s("****")), kv("from", s("****")), kv("accept", s("*/*"))]))]
+        vec![kv(
+            "http.request.headers",
+            map(vec![kv("cookie", s("****")), kv("from", s("****")), kv("accept", s("*/*"))])
+        )]
     );
 }
 
@@ -325,7 +331,11 @@ fn integers_that_are_card_numbers_are_masked() {
 #[test]
 fn sha256_hashes_replace_masks_and_keep_values_joinable() {
     let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email"], "hash": "sha256" }));
-    let out = one_record(&mut p, None, vec![kv("user.email", s("ann@example.com")), kv("note", s("mail ann@example.com now"))]);
+    let out = one_record(
+        &mut p,
+        None,
+        vec![kv("user.email", s("ann@example.com")), kv("note", s("mail ann@example.com now"))],
+    );
     let digest = sha256_hex(b"ann@example.com");
     assert_eq!(out.attributes, vec![kv("user.email", s(&digest)), kv("note", s(&format!("mail {digest} now")))]);
 }
@@ -398,12 +408,17 @@ fn resource_and_scope_attributes_are_redacted_with_their_own_summary() {
     let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email", "ipv4"], "summary": "info" }));
     let mut request = ExportLogsServiceRequest::decode(
         &logs(vec![(
-            vec![kv("service.name", s("aegis-backend")), kv("owner", s("team@example.com")), kv("host.ip", s("10.2.3.4"))],
+            vec![
+                kv("service.name", s("aegis-backend")),
+                kv("owner", s("team@example.com")),
+                kv("host.ip", s("10.2.3.4")),
+            ],
             vec![record(Some(s("clean")), vec![])],
         )])[..],
     )
     .unwrap();
-    request.resource_logs[0].scope_logs[0].scope.as_mut().unwrap().attributes = vec![kv("maintainer", s("me@example.com"))];
+    request.resource_logs[0].scope_logs[0].scope.as_mut().unwrap().attributes =
+        vec![kv("maintainer", s("me@example.com"))];
     let out = run_logs(&mut p, &request.encode_to_vec());
     assert_eq!(
         out.resource_logs[0].resource.clone().unwrap().attributes,
@@ -436,7 +451,10 @@ fn where_limits_redaction_to_matching_records_and_their_resources() {
                 record(Some(s("from c@other.example")), vec![kv("tenant", s("other"))]),
             ],
         ),
-        (vec![kv("owner", s("d@other.example"))], vec![record(Some(s("from e@other.example")), vec![kv("tenant", s("other"))])]),
+        (
+            vec![kv("owner", s("d@other.example"))],
+            vec![record(Some(s("from e@other.example")), vec![kv("tenant", s("other"))])],
+        ),
     ]);
     let out = run_logs(&mut p, &input);
     let bodies: Vec<_> = out
@@ -453,7 +471,8 @@ fn where_limits_redaction_to_matching_records_and_their_resources() {
 
 #[test]
 fn span_and_span_event_attributes_are_redacted() {
-    let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email", "aegis_sensitive_keys"], "summary": "info" }));
+    let mut p =
+        processor(json!({ "allow_all_keys": true, "detectors": ["email", "aegis_sensitive_keys"], "summary": "info" }));
     let span = PSpan {
         name: "POST /api/v1/users".into(),
         trace_id: vec![1; 16],
@@ -461,7 +480,12 @@ fn span_and_span_event_attributes_are_redacted() {
         attributes: vec![kv("http.method", s("POST")), kv("http.request.header.authorization", s("Basic dTpw"))],
         events: vec![
             Event { name: "clean".into(), time_unix_nano: 5, attributes: vec![kv("n", int(1))], ..Default::default() },
-            Event { name: "invite".into(), time_unix_nano: 6, attributes: vec![kv("to", s("x@example.com"))], ..Default::default() },
+            Event {
+                name: "invite".into(),
+                time_unix_nano: 6,
+                attributes: vec![kv("to", s("x@example.com"))],
+                ..Default::default()
+            },
         ],
         ..Default::default()
     };
@@ -530,8 +554,11 @@ fn values_nested_deeper_than_followed_are_masked_whole_without_a_stack_overflow(
     for _ in 0..40 {
         value = list(vec![value]);
     }
-    let out = one_record(&mut p, Some(value), vec![]);
-    let mut body = out.body.unwrap();
+    // Deeper than the host lets through: only a plugin's own tests can send this.
+    let input = logs(vec![(vec![], vec![record(Some(value), vec![])])]);
+    let Outcome::Replaced(out) = run_processor(&mut p, Signal::Logs, &input).unwrap() else { panic!("masked") };
+    let out = ExportLogsServiceRequest::decode(&out[..]).unwrap();
+    let mut body = out.resource_logs[0].scope_logs[0].log_records[0].body.clone().unwrap();
     let mut depth = 0;
     while let Some(V::ArrayValue(array)) = body.value {
         body = array.values[0].clone();

@@ -446,7 +446,10 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
     if !raw.annotate && matches!(raw.mode, Mode::Proportional | Mode::Equalizing) {
         problems.add(
             "annotate",
-            format!("mode \"{}\" must write the threshold it applied; only hash_seed may leave it out", raw.mode.name()),
+            format!(
+                "mode \"{}\" must write the threshold it applied; only hash_seed may leave it out",
+                raw.mode.name()
+            ),
         );
     }
     match &raw.from_attribute {
@@ -457,11 +460,7 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
         _ => {}
     }
 
-    let mut rules = Rules {
-        errors: raw.keep_errors,
-        slower_than: raw.keep_slower_than.map(nanos),
-        ..Rules::default()
-    };
+    let mut rules = Rules { errors: raw.keep_errors, slower_than: raw.keep_slower_than.map(nanos), ..Rules::default() };
     for (i, text) in raw.keep.iter().enumerate() {
         keep_rule(&mut rules, text, &format!("keep[{i}]"), &mut problems);
     }
@@ -578,7 +577,7 @@ fn tail_settings(raw: Option<RawTail>, percentage: Option<f64>, rules: &Rules, p
         if name.is_empty() {
             problems.add(&at, "`name` must not be empty");
         } else if !names.insert(name.clone()) {
-            problems.add(&at, "another policy has this name; give each its own `name`");
+            problems.add(&at, "has the same name as another policy (give each its own `name`)");
         }
         if let Some(policy) = check_policy(policy, &at, 1, &mut leaves, problems) {
             policies.push(NamedPolicy { name, policy });
@@ -843,7 +842,9 @@ mod tests {
     #[test]
     fn unknown_keys_and_modes_are_rejected() {
         assert!(message(json!({ "sampling_percentage": 1, "rate": 5 })).starts_with("rate: unknown field `rate`"));
-        assert!(message(json!({ "mode": "fast", "sampling_percentage": 1 })).starts_with("mode: unknown variant `fast`"));
+        assert!(
+            message(json!({ "mode": "fast", "sampling_percentage": 1 })).starts_with("mode: unknown variant `fast`")
+        );
         assert_eq!(message(json!({})), "sampling_percentage: is required in mode \"hash_seed\"");
         assert_eq!(
             message(json!({ "sampling_percentage": 1, "tail": {} })),
@@ -862,14 +863,21 @@ mod tests {
                 { "type": "condition", "condition": "severity > INFO" },
             ] },
         ] } }));
+        let problems: Vec<&str> = text.split("; ").collect();
         assert_eq!(
-            text,
-            "tail.policies[0] (name \"latency\"): `latency` needs `threshold`; \
-             tail.policies[1] (name \"status_code\"): `status_code` takes no `threshold`; \
-             tail.policies[2] (name \"x\"): `values` must be strings, numbers or booleans, not [1]; \
-             tail.policies[3] (name \"x\"): another policy has this name; give each its own `name`; \
-             tail.policies[4] (name \"c\").policies[0]: `condition`: at column 1: `severity` is not a field of spans"
+            problems[..4],
+            [
+                "tail.policies[0] (name \"latency\"): `latency` needs `threshold`",
+                "tail.policies[1] (name \"status_code\"): `status_code` takes no `threshold`",
+                "tail.policies[2] (name \"x\"): `values` must be strings, numbers or booleans, not [1]",
+                "tail.policies[3] (name \"x\"): has the same name as another policy (give each its own `name`)",
+            ],
+            "{text}"
         );
+        // The condition language names the field it does not know, for spans.
+        let condition = text.split("tail.policies[4]").nth(1).unwrap();
+        assert!(condition.starts_with(" (name \"c\").policies[0]: `condition`: at column 1: "), "{text}");
+        assert!(condition.contains("severity") && condition.contains("spans"), "{text}");
     }
 
     #[test]

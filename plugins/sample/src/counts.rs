@@ -68,8 +68,12 @@ pub(crate) enum Anomaly {
     TraceStateTooLong,
 }
 
-const ANOMALIES: [Anomaly; 4] =
-    [Anomaly::NoRandomness, Anomaly::InconsistentThreshold, Anomaly::MalformedSamplingValue, Anomaly::TraceStateTooLong];
+const ANOMALIES: [Anomaly; 4] = [
+    Anomaly::NoRandomness,
+    Anomaly::InconsistentThreshold,
+    Anomaly::MalformedSamplingValue,
+    Anomaly::TraceStateTooLong,
+];
 
 impl Anomaly {
     fn name(self) -> &'static str {

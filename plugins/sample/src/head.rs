@@ -212,11 +212,15 @@ impl HeadSampler {
             tally.anomaly(Anomaly::InconsistentThreshold);
         }
         let applied = match self.head.mode {
-            Mode::Proportional => {
-                let probability = arrived.map_or(1.0, Threshold::probability) * self.head.ratio;
+            Mode::Proportional => match arrived {
+                // Most items arrive unsampled: the configured threshold, worked out once.
+                None => self.head.threshold,
                 // Rounding to fewer digits must never lower a threshold set upstream.
-                Threshold::from_probability(probability, self.head.precision).max(arrived.unwrap_or(Threshold::ALWAYS))
-            }
+                Some(arrived) => {
+                    Threshold::from_probability(arrived.probability() * self.head.ratio, self.head.precision)
+                        .max(arrived)
+                }
+            },
             _ => self.head.threshold.max(arrived.unwrap_or(Threshold::ALWAYS)),
         };
         let keep = applied.keeps(randomness);
@@ -258,7 +262,8 @@ impl HeadSampler {
     /// bits, or the hash of its attribute, in the configured order.
     fn log_randomness(&mut self, view: &LogRecord<'_>, resource: &Resource<'_>) -> Option<(Randomness, Source)> {
         let by_trace = |view: &LogRecord<'_>| Randomness::from_trace_id(view.trace_id()).map(|r| (r, Source::Carried));
-        let by_attribute = |this: &mut Self| this.attribute_hash(view, resource).map(|h| (seed::randomness(h), Source::Derived));
+        let by_attribute =
+            |this: &mut Self| this.attribute_hash(view, resource).map(|h| (seed::randomness(h), Source::Derived));
         match self.logs.first {
             AttributeSource::TraceId => by_trace(view).or_else(|| by_attribute(self)),
             AttributeSource::Record => by_attribute(self).or_else(|| by_trace(view)),

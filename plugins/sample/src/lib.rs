@@ -155,12 +155,9 @@ impl Sample {
             let view = span.view();
             let by_rule = rules_apply
                 && (matched.get(i).copied().unwrap_or(false)
-                    || (!forced.is_empty() && <[u8; 16]>::try_from(view.trace_id()).is_ok_and(|id| forced.contains(&id))));
-            let decision = if by_rule {
-                Decision::plain(true, Reason::KeepRule)
-            } else {
-                head.span(&view, tally)
-            };
+                    || (!forced.is_empty()
+                        && <[u8; 16]>::try_from(view.trace_id()).is_ok_and(|id| forced.contains(&id))));
+            let decision = if by_rule { Decision::plain(true, Reason::KeepRule) } else { head.span(&view, tally) };
             let (mut keep, mut reason) = (decision.keep, decision.reason);
             if let Some(limiter) = limiter.as_mut()
                 && keep

@@ -77,20 +77,20 @@ struct Trace {
     bytes: u64,
 }
 
-/// Which budget forced an early decision.
+/// Which budget forced an early decision: `max_traces`, `max_spans` or `max_bytes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Limit {
-    MaxTraces,
-    MaxSpans,
-    MaxBytes,
+    Traces,
+    Spans,
+    Bytes,
 }
 
 impl Limit {
     fn name(self) -> &'static str {
         match self {
-            Limit::MaxTraces => "max_traces",
-            Limit::MaxSpans => "max_spans",
-            Limit::MaxBytes => "max_bytes",
+            Limit::Traces => "max_traces",
+            Limit::Spans => "max_spans",
+            Limit::Bytes => "max_bytes",
         }
     }
 }
@@ -160,7 +160,13 @@ impl TailSampler {
     }
 
     /// The shared copy of a resource and scope.
-    pub(crate) fn origin(&mut self, resource: &[u8], resource_schema: &str, scope: &[u8], scope_schema: &str) -> Rc<Origin> {
+    pub(crate) fn origin(
+        &mut self,
+        resource: &[u8],
+        resource_schema: &str,
+        scope: &[u8],
+        scope_schema: &str,
+    ) -> Rc<Origin> {
         let origin = Origin {
             resource: resource.into(),
             resource_schema: resource_schema.into(),
@@ -185,7 +191,7 @@ impl TailSampler {
             // Without a trace id there is nothing to group by: the span is a trace of its own.
             _ => {
                 let mut summary = Summary::new();
-                self.observe(&mut summary, span, cx.rules);
+                observe(&self.settings.leaves, &mut summary, span, cx.rules);
                 let key = cx.limiter.as_ref().and_then(|l| rate_key(l, span));
                 // Probabilistic policies draw at random for it.
                 let hash = self.rng.next_u64() as u32;
@@ -205,29 +211,27 @@ impl TailSampler {
             return;
         }
         if !self.traces.contains_key(&id) {
-            while self.traces.len() >= self.settings.max_traces && self.decide_oldest(Limit::MaxTraces, cx) {}
+            while self.traces.len() >= self.settings.max_traces && self.decide_oldest(Limit::Traces, cx) {}
             let key = cx.limiter.as_ref().and_then(|l| rate_key(l, span)).map(String::into_boxed_str);
             self.traces.insert(id, Trace { spans: Vec::new(), summary: Summary::new(), key, bytes: TRACE_OVERHEAD });
             self.order.push_back((id, cx.now));
             self.bytes += TRACE_OVERHEAD;
         }
-        let mut summary = self.traces.get(&id).map_or(Summary::new(), |t| t.summary);
-        self.observe(&mut summary, span, cx.rules);
         let payload: Box<[u8]> = span.view().bytes().into();
         let cost = payload.len() as u64 + SPAN_OVERHEAD;
-        if let Some(trace) = self.traces.get_mut(&id) {
-            trace.summary = summary;
-            trace.spans.push((origin.clone(), payload));
-            trace.bytes += cost;
-        }
+        let leaves = &self.settings.leaves;
+        let Some(trace) = self.traces.get_mut(&id) else { return };
+        observe(leaves, &mut trace.summary, span, cx.rules);
+        trace.spans.push((origin.clone(), payload));
+        trace.bytes += cost;
         self.spans += 1;
         self.bytes += cost;
         span.remove();
         loop {
             let limit = if self.spans > self.settings.max_spans {
-                Limit::MaxSpans
+                Limit::Spans
             } else if self.bytes > self.settings.max_bytes {
-                Limit::MaxBytes
+                Limit::Bytes
             } else {
                 break;
             };
@@ -298,7 +302,9 @@ impl TailSampler {
         let (keep, reason, policy) = if summary.rule {
             (true, Reason::KeepRule, None)
         } else {
-            match (0..self.settings.policies.len()).find(|&i| self.eval(&self.settings.policies[i].policy, summary, hash)) {
+            match (0..self.settings.policies.len())
+                .find(|&i| self.eval(&self.settings.policies[i].policy, summary, hash))
+            {
                 Some(i) => (true, Reason::Policy, Some(i)),
                 None => (false, Reason::NoPolicy, None),
             }
@@ -338,22 +344,6 @@ impl TailSampler {
         }
     }
 
-    /// Folds what the policies need to know about one span into the trace's summary.
-    fn observe(&self, summary: &mut Summary, span: &SpanMut<'_>, rules: &Rules) {
-        let view = span.view();
-        let (start, end) = (view.start_time_unix_nano(), view.end_time_unix_nano());
-        summary.start = summary.start.min(start);
-        summary.end = summary.end.max(end.max(start));
-        if !summary.rule && rules_keep_span(rules, span) {
-            summary.rule = true;
-        }
-        for (i, leaf) in self.settings.leaves.iter().enumerate() {
-            if summary.mask & (1 << i) == 0 && leaf_matches(leaf, span) {
-                summary.mask |= 1 << i;
-            }
-        }
-    }
-
     /// Forgets resources and scopes that no buffered span refers to any more.
     pub(crate) fn tidy(&mut self) {
         let mut freed = 0;
@@ -384,7 +374,7 @@ impl TailSampler {
                 host::counter_add("sample_tail_traces", n, &[("decision", "dropped"), ("reason", reason)]);
             }
         }
-        for limit in [Limit::MaxTraces, Limit::MaxSpans, Limit::MaxBytes] {
+        for limit in [Limit::Traces, Limit::Spans, Limit::Bytes] {
             let n = tally.early[limit as usize];
             if n > 0 {
                 host::counter_add("sample_tail_early_decisions", n, &[("limit", limit.name())]);
@@ -406,6 +396,22 @@ impl TailSampler {
     #[cfg(test)]
     pub(crate) fn early(&self, limit: Limit) -> u64 {
         self.early_total[limit as usize]
+    }
+}
+
+/// Folds what the policies need to know about one span into its trace's summary.
+fn observe(leaves: &[Leaf], summary: &mut Summary, span: &SpanMut<'_>, rules: &Rules) {
+    let view = span.view();
+    let (start, end) = (view.start_time_unix_nano(), view.end_time_unix_nano());
+    summary.start = summary.start.min(start);
+    summary.end = summary.end.max(end.max(start));
+    if !summary.rule && rules_keep_span(rules, span) {
+        summary.rule = true;
+    }
+    for (i, leaf) in leaves.iter().enumerate() {
+        if summary.mask & (1 << i) == 0 && leaf_matches(leaf, span) {
+            summary.mask |= 1 << i;
+        }
     }
 }
 
@@ -459,7 +465,8 @@ fn attribute_passes(value: AnyValue<'_>, test: &AttributeTest) -> bool {
 /// Writes the outbox as `ResourceSpans` payloads, one per resource and scope, in the order
 /// their first span was kept.
 pub(crate) fn encode(outbox: Outbox) -> Vec<Vec<u8>> {
-    let mut groups: Vec<(Rc<Origin>, Vec<Box<[u8]>>)> = Vec::new();
+    type Group = (Rc<Origin>, Vec<Box<[u8]>>);
+    let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<*const Origin, usize> = HashMap::new();
     for (origin, span) in outbox {
         let at = *index.entry(Rc::as_ptr(&origin)).or_insert_with(|| {
@@ -471,7 +478,8 @@ pub(crate) fn encode(outbox: Outbox) -> Vec<Vec<u8>> {
     groups
         .into_iter()
         .map(|(origin, spans)| {
-            let mut scope = Vec::with_capacity(spans.iter().map(|s| s.len() + 4).sum::<usize>() + origin.scope.len() + 8);
+            let mut scope =
+                Vec::with_capacity(spans.iter().map(|s| s.len() + 4).sum::<usize>() + origin.scope.len() + 8);
             put_len_field(&mut scope, 1, &origin.scope, false);
             for span in &spans {
                 put_len_field(&mut scope, 2, span, true);

@@ -58,7 +58,7 @@ fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
 fn span(trace_id: &[u8], name: &str, millis: u64) -> Span {
     Span {
         trace_id: trace_id.to_vec(),
-        span_id: trace_id[..8].to_vec(),
+        span_id: trace_id.iter().copied().chain([7; 8]).take(8).collect(),
         name: name.into(),
         kind: 2,
         start_time_unix_nano: START,
@@ -375,7 +375,8 @@ fn an_attribute_condition_keeps_what_it_matches() {
     let mut admin = span(&ids[0], "admin", 1);
     admin.attributes = vec![string("http.route", "/api/v1/admin")];
     let spans = vec![admin, span(&ids[1], "users", 1)];
-    let mut p = sampler(json!({ "sampling_percentage": 0, "keep": [r#"attributes["http.route"] == "/api/v1/admin""#] }));
+    let mut p =
+        sampler(json!({ "sampling_percentage": 0, "keep": [r#"attributes["http.route"] == "/api/v1/admin""#] }));
     assert_eq!(names(&kept_spans(&mut p, spans)), ["admin"]);
 }
 
@@ -387,8 +388,10 @@ fn log_records_get_the_decision_of_their_trace() {
     let config = json!({ "sampling_percentage": 20, "hash_seed": 3 });
     let spans = kept_ids(&mut sampler(config.clone()), &ids);
     let records = ids.iter().map(|id| log(id, 9, vec![])).collect();
-    let logs: BTreeSet<Vec<u8>> =
-        run_logs(&mut sampler(config), &logs_request("aegis-backend", records)).into_iter().map(|r| r.trace_id).collect();
+    let logs: BTreeSet<Vec<u8>> = run_logs(&mut sampler(config), &logs_request("aegis-backend", records))
+        .into_iter()
+        .map(|r| r.trace_id)
+        .collect();
     assert_eq!(logs, spans);
 }
 
@@ -612,7 +615,7 @@ fn a_full_tail_buffer_decides_its_oldest_traces_early_and_counts_them() {
     assert_eq!(out.iter().map(|s| s.trace_id.clone()).collect::<Vec<_>>(), ids[..2]);
     let tail = p.tail.as_ref().unwrap();
     assert_eq!(tail.buffered().0, 3);
-    assert_eq!(tail.early(Limit::MaxTraces), 2);
+    assert_eq!(tail.early(Limit::Traces), 2);
     assert_eq!(p.tally.get(true, Reason::Policy), 2);
 
     // A span budget works the same way, and so does a byte budget.

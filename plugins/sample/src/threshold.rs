@@ -214,7 +214,7 @@ mod tests {
             assert_eq!(again, text);
         }
         // Leading zeros are digits too; upper case is accepted and re-encoded in lower case.
-        assert_eq!(Threshold::parse("008").unwrap().value(), 0x0080_0000_0000_00);
+        assert_eq!(Threshold::parse("008").unwrap().value(), 0x0000_8000_0000_0000);
         assert_eq!(Threshold::parse("C"), Threshold::parse("c"));
     }
 
@@ -226,7 +226,7 @@ mod tests {
         for text in ["", "9b8233f7e3a15", "9b8233f7e3a1511", "9b8233f7e3a15g"] {
             assert_eq!(Randomness::parse(text), None, "{text:?}");
         }
-        assert_eq!(Randomness::parse("9b8233f7e3a151").unwrap().value(), 0x9b82_33f7_e3a1_51);
+        assert_eq!(Randomness::parse("9b8233f7e3a151").unwrap().value(), 0x009b_8233_f7e3_a151);
     }
 
     #[test]
