@@ -10,8 +10,7 @@ use criterion::Criterion;
 const KEEP_ALL: &str = r#"{"logs": {"drop": ["severity < INFO or attributes[\"http.route\"] == \"/healthz\""]}}"#;
 
 /// Matches the records whose `duration_ms` (uniform in 0..2000) is above 1500.
-const DROP_SLOW: &str =
-    r#"{"logs": {"drop": ["severity < INFO", "attributes[\"duration_ms\"] > 1500 and attributes[\"method\"] == \"POST\""]}}"#;
+const DROP_SLOW: &str = r#"{"logs": {"drop": ["severity < INFO", "attributes[\"duration_ms\"] > 1500 and attributes[\"method\"] == \"POST\""]}}"#;
 
 pub(crate) fn bench(c: &mut Criterion) {
     let payloads = vec![("1000 logs x 6 attributes".to_string(), crate::data::logs_request(1000, 6), 1000)];

@@ -165,10 +165,8 @@ impl Parser<'_> {
         for receiver in config.receivers.values_mut() {
             if let ReceiverConfig::Plugin(receiver) = receiver {
                 plugin(&mut receiver.plugin, &mut receiver.grants);
-                if let Some(files) = &mut receiver.files {
-                    if let Some(checkpoint) = &mut files.checkpoint {
-                        resolve(checkpoint);
-                    }
+                if let Some(checkpoint) = receiver.files.as_mut().and_then(|files| files.checkpoint.as_mut()) {
+                    resolve(checkpoint);
                 }
             }
         }
@@ -272,7 +270,7 @@ impl Parser<'_> {
                 );
                 None
             }
-            Kind::Plugin => self.typed(location, value).map(ReceiverConfig::Plugin),
+            Kind::Plugin => self.typed(location, value).map(|plugin| ReceiverConfig::Plugin(Box::new(plugin))),
         }
     }
 
@@ -446,10 +444,8 @@ impl Parser<'_> {
                     }
                 }
             }
-            if let Some(multiline) = &files.multiline {
-                if let Err(error) = regex::Regex::new(&multiline.start) {
-                    self.error(format!("{at}.files.multiline.start"), format!("not a regex: {error}"));
-                }
+            if let Some(Err(error)) = files.multiline.as_ref().map(|m| regex::Regex::new(&m.start)) {
+                self.error(format!("{at}.files.multiline.start"), format!("not a regex: {error}"));
             }
             if files.lines_per_call == 0 {
                 self.error(format!("{at}.files.lines_per_call"), "must be at least 1");
@@ -467,10 +463,10 @@ impl Parser<'_> {
     }
 
     fn plugin(&mut self, at: &str, source: &PluginSource, grants: &Grants, limits: &Limits) {
-        if let PluginSource::File(path) = source {
-            if !path.is_file() {
-                self.error(format!("{at}.plugin"), format!("no such file: {}", path.display()));
-            }
+        if let PluginSource::File(path) = source
+            && !path.is_file()
+        {
+            self.error(format!("{at}.plugin"), format!("no such file: {}", path.display()));
         }
         for (index, dir) in grants.dirs.iter().enumerate() {
             if !dir.host.is_dir() {

@@ -186,7 +186,7 @@ pub enum ReceiverConfig {
     /// `kind = "otlp"`.
     Otlp(OtlpReceiverConfig),
     /// `plugin = "..."`.
-    Plugin(PluginReceiverConfig),
+    Plugin(Box<PluginReceiverConfig>),
 }
 
 /// `kind = "otlp"`: OTLP over gRPC and HTTP.

@@ -230,11 +230,11 @@ impl Tailer {
         }
         tailed.partial = rest.to_vec();
         // A joined entry that stopped growing is complete; so is the last one of a rotated file.
-        if let Some((_, _, touched, _)) = &tailed.entry {
-            if touched.elapsed() >= timeout || (!tailed.current && tailed.partial.is_empty()) {
-                let (text, offset, _, _) = tailed.entry.take().expect("checked");
-                out.push((text, offset, line_start));
-            }
+        if let Some((_, _, touched, _)) = &tailed.entry
+            && (touched.elapsed() >= timeout || (!tailed.current && tailed.partial.is_empty()))
+        {
+            let (text, offset, _, _) = tailed.entry.take().expect("checked");
+            out.push((text, offset, line_start));
         }
         out
     }

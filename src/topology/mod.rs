@@ -133,11 +133,11 @@ impl Topology {
     }
 
     fn load(&self, errors: &mut Vec<ConfigError>, at: String, spec: PluginSpec) -> Option<Arc<Plugin>> {
-        if let PluginSource::File(path) = &spec.source {
-            if !path.is_file() {
-                // Already reported by the config's own checks.
-                return None;
-            }
+        if let PluginSource::File(path) = &spec.source
+            && !path.is_file()
+        {
+            // Already reported by the config's own checks.
+            return None;
         }
         match self.runtime.prepare(spec) {
             Ok(plugin) => Some(plugin),

@@ -101,10 +101,7 @@ async fn log_records_that_match_a_drop_condition_never_arrive_and_are_counted() 
             .map(|r| attribute(&r.resource.as_ref().unwrap().attributes, "service.name").cloned())
             .collect()
     });
-    assert_eq!(
-        services,
-        [Some(Value::StringValue("checkout".into())), Some(Value::StringValue("test-runner".into()))]
-    );
+    assert_eq!(services, [Some(Value::StringValue("checkout".into())), Some(Value::StringValue("test-runner".into()))]);
 
     collector.wait_metric(&dropped("logs", "logs.drop[0]"), 1.0);
     collector.wait_metric(&dropped("logs", "logs.drop[1]"), 2.0);

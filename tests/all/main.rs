@@ -11,6 +11,7 @@ mod loki;
 mod malformed;
 mod misbehaving;
 mod otlp_pipeline;
+mod parse_logs;
 mod prometheus_exporters;
 mod prometheus_scrape;
 mod prometheus_support;

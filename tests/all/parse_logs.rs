@@ -157,7 +157,8 @@ async fn aegis_json_lines_arrive_as_structured_records_under_their_services() {
     wait_records(&sink, "json", 9).await;
 
     let short_trace = padded_id(&[0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6]);
-    let full_trace = vec![0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90];
+    let full_trace =
+        vec![0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90];
     let backend = vec![
         LogRecord {
             trace_id: short_trace.clone(),
@@ -165,7 +166,13 @@ async fn aegis_json_lines_arrive_as_structured_records_under_their_services() {
                 1_706_193_045_123_000_000,
                 (9, "info"),
                 "User created successfully",
-                vec![s("method", "POST"), s("path", "/api/v1/users"), int("status_code", 201), int("duration_ms", 45), s("user_id", "admin-uuid")],
+                vec![
+                    s("method", "POST"),
+                    s("path", "/api/v1/users"),
+                    int("status_code", 201),
+                    int("duration_ms", 45),
+                    s("user_id", "admin-uuid"),
+                ],
             )
         },
         LogRecord {
@@ -175,7 +182,10 @@ async fn aegis_json_lines_arrive_as_structured_records_under_their_services() {
                 1_706_193_047_500_000_000,
                 (17, "error"),
                 "Error: Connection pool exhausted",
-                vec![attr("pool", list(vec![int("size", 20), int("waiting", 57)])), attr("retryable", Value::BoolValue(true))],
+                vec![
+                    attr("pool", list(vec![int("size", 20), int("waiting", 57)])),
+                    attr("retryable", Value::BoolValue(true)),
+                ],
             )
         },
         parsed(
@@ -210,7 +220,12 @@ async fn aegis_json_lines_arrive_as_structured_records_under_their_services() {
                 1_706_193_075_250_000_000,
                 (9, "info"),
                 "Remediation completed: scaled aegis-backend to 5 replicas",
-                vec![s("action", "scale_up"), int("replicas", 5), attr("dry_run", Value::BoolValue(false)), int("duration_ms", 1840)],
+                vec![
+                    s("action", "scale_up"),
+                    int("replicas", 5),
+                    attr("dry_run", Value::BoolValue(false)),
+                    int("duration_ms", 1840),
+                ],
             )
         },
         // A trace id that is not hex stays an attribute; JSON null is an empty value.
@@ -218,7 +233,10 @@ async fn aegis_json_lines_arrive_as_structured_records_under_their_services() {
             1_706_193_081_000_000_000,
             (21, "critical"),
             "Rollback failed",
-            vec![KeyValue { key: "error".into(), value: Some(AnyValue { value: None }), ..Default::default() }, s("trace_id", "not-a-trace-id")],
+            vec![
+                KeyValue { key: "error".into(), value: Some(AnyValue { value: None }), ..Default::default() },
+                s("trace_id", "not-a-trace-id"),
+            ],
         ),
     ];
     // The three lines that do not parse stay, unchanged but for the reason, in the
@@ -282,7 +300,8 @@ const FORMATS: [&str; 7] = ["nginx", "apache", "syslog5424", "syslog3164", "klog
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() {
     let sink = Sink::start().await;
-    let ports: Vec<(String, u16)> = FORMATS.iter().map(|f| (format!("AEGIS_TEST_PORT_{}", f.to_uppercase()), free_port())).collect();
+    let ports: Vec<(String, u16)> =
+        FORMATS.iter().map(|f| (format!("AEGIS_TEST_PORT_{}", f.to_uppercase()), free_port())).collect();
     let mut env: Vec<(&str, String)> = ports.iter().map(|(k, p)| (k.as_str(), format!("127.0.0.1:{p}"))).collect();
     env.push(("AEGIS_TEST_SINK", sink.endpoint()));
     let collector = Collector::start(&fixture("parse-logs/formats.toml"), &env);
@@ -393,7 +412,12 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
                 1_706_193_046_000_000_000,
                 (17, "err"),
                 "Database connection lost",
-                vec![int("syslog.facility", 1), int("syslog.version", 1), s("syslog.hostname", "node-2"), s("syslog.appname", "aegis-backend")],
+                vec![
+                    int("syslog.facility", 1),
+                    int("syslog.version", 1),
+                    s("syslog.hostname", "node-2"),
+                    s("syslog.appname", "aegis-backend")
+                ],
             ),
             // Every header field nil and no message: the body stays the line.
             parsed(0, (22, "crit"), &rfc5424_lines[2], vec![int("syslog.facility", 4), int("syslog.version", 1)]),
@@ -411,7 +435,12 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
                 new_year + 5 * second_ns,
                 (22, "crit"),
                 "Failed password for root from 203.0.113.50 port 51234 ssh2",
-                vec![int("syslog.facility", 4), s("syslog.hostname", "node-1"), s("syslog.appname", "sshd"), s("syslog.procid", "2211")],
+                vec![
+                    int("syslog.facility", 4),
+                    s("syslog.hostname", "node-1"),
+                    s("syslog.appname", "sshd"),
+                    s("syslog.procid", "2211")
+                ],
             ),
             parsed(
                 new_year + 6 * second_ns,
@@ -423,7 +452,12 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
                 new_year + 7 * second_ns,
                 (10, "notice"),
                 "(root) CMD (/usr/local/bin/backup.sh)",
-                vec![int("syslog.facility", 1), s("syslog.hostname", "node-2"), s("syslog.appname", "CRON"), s("syslog.procid", "100")],
+                vec![
+                    int("syslog.facility", 1),
+                    s("syslog.hostname", "node-2"),
+                    s("syslog.appname", "CRON"),
+                    s("syslog.procid", "100")
+                ],
             ),
             unparsed("garbage line", vec![s("parse.error", "syslog: bad timestamp `garbage line`")]),
         ]
@@ -440,8 +474,11 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
                 new_year + 5 * second_ns + 123_456_000,
                 (9, "INFO"),
                 "Pod status updated",
-                [location(4321, "controller.go", 123), vec![s("pod", "aegis/aegis-backend-7d9f"), s("status", "ready")]]
-                    .concat(),
+                [
+                    location(4321, "controller.go", 123),
+                    vec![s("pod", "aegis/aegis-backend-7d9f"), s("status", "ready")]
+                ]
+                .concat(),
             ),
             parsed(
                 new_year + 6 * second_ns + 1_000,
@@ -463,7 +500,10 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
     // records to a copy of the resource; the failure stays.
     wait_records(&sink, "logfmt", 3).await;
     let logfmt = arrived(&sink, "logfmt");
-    assert_eq!(logfmt[0], (None, vec![unparsed("just words", vec![s("parse.error", "logfmt: no key=value pair in the line")])]));
+    assert_eq!(
+        logfmt[0],
+        (None, vec![unparsed("just words", vec![s("parse.error", "logfmt: no key=value pair in the line")])])
+    );
     assert_eq!(
         logfmt[1],
         (
@@ -502,9 +542,15 @@ async fn access_syslog_klog_logfmt_and_cri_lines_arrive_as_structured_records() 
         ]
     );
 
-    for (plugin, parsed, failed) in
-        [("nginx", 3.0, 1.0), ("apache", 2.0, 1.0), ("syslog5424", 3.0, 1.0), ("syslog3164", 3.0, 1.0), ("klog", 3.0, 1.0), ("logfmt", 2.0, 1.0), ("cri", 7.0, 1.0)]
-    {
+    for (plugin, parsed, failed) in [
+        ("nginx", 3.0, 1.0),
+        ("apache", 2.0, 1.0),
+        ("syslog5424", 3.0, 1.0),
+        ("syslog3164", 3.0, 1.0),
+        ("klog", 3.0, 1.0),
+        ("logfmt", 2.0, 1.0),
+        ("cri", 7.0, 1.0),
+    ] {
         collector.wait_metric(&lines_metric(plugin, "parsed"), parsed);
         collector.wait_metric(&lines_metric(plugin, "failed"), failed);
     }

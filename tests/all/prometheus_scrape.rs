@@ -29,7 +29,8 @@ async fn serve_fixture(broken: Arc<AtomicBool>) -> SocketAddr {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
-            let body = if broken.load(Ordering::SeqCst) { "http_requests_total{ oops\n".to_string() } else { body.clone() };
+            let body =
+                if broken.load(Ordering::SeqCst) { "http_requests_total{ oops\n".to_string() } else { body.clone() };
             tokio::spawn(async move {
                 let mut request = Vec::new();
                 let mut buf = [0u8; 1024];
@@ -174,11 +175,12 @@ fn label_pairs(inside: &str) -> Vec<String> {
     pairs.into_iter().map(|p| p.trim().to_string()).collect()
 }
 
-/// For each family of a text exposition, under the name OTLP gives it, its number of
-/// distinct series (a histogram's buckets and a summary's quantiles are one series).
-fn series_per_family(text: &str) -> BTreeMap<String, usize> {
+/// For each family of a text exposition, under the name and type OTLP gives it, its number of
+/// distinct series (a histogram's buckets and a summary's quantiles are one series). The type is
+/// part of the key because a counter without `_total` may share its name with a gauge.
+fn series_per_family(text: &str) -> BTreeMap<(String, &'static str), usize> {
     let mut kinds: BTreeMap<String, String> = BTreeMap::new();
-    let mut series: BTreeMap<String, std::collections::BTreeSet<Vec<String>>> = BTreeMap::new();
+    let mut series: BTreeMap<(String, &'static str), std::collections::BTreeSet<Vec<String>>> = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
@@ -190,7 +192,7 @@ fn series_per_family(text: &str) -> BTreeMap<String, usize> {
         }
         let end = line.find(['{', ' ']).unwrap();
         let name = &line[..end];
-        let family = ["", "_total", "_bucket", "_sum", "_count"]
+        let family = ["", "_total", "_created", "_bucket", "_sum", "_count"]
             .iter()
             .find_map(|suffix| name.strip_suffix(suffix).filter(|base| kinds.contains_key(*base)))
             .unwrap_or(name);
@@ -204,18 +206,24 @@ fn series_per_family(text: &str) -> BTreeMap<String, usize> {
         labels.retain(|pair| !pair.starts_with("le=") && !pair.starts_with("quantile="));
         labels.sort();
         let otlp = match kinds.get(family).map(String::as_str) {
-            Some("counter") => family.strip_suffix("_total").unwrap_or(family),
-            _ => family,
+            Some("counter") => (family.strip_suffix("_total").unwrap_or(family), "sum"),
+            Some("histogram") => (family, "histogram"),
+            Some("summary") => (family, "summary"),
+            _ => (family, "gauge"),
         };
-        series.entry(otlp.to_string()).or_default().insert(labels);
+        series.entry((otlp.0.to_string(), otlp.1)).or_default().insert(labels);
     }
     series.into_iter().map(|(name, set)| (name, set.len())).collect()
 }
 
 /// The points per metric name of the newest scrape whose batch has surely arrived whole.
-fn points_of_a_complete_scrape(requests: &[ExportMetricsServiceRequest]) -> BTreeMap<String, usize> {
-    let metrics: Vec<&Metric> =
-        requests.iter().flat_map(|r| &r.resource_metrics).flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics).collect();
+fn points_of_a_complete_scrape(requests: &[ExportMetricsServiceRequest]) -> BTreeMap<(String, &'static str), usize> {
+    let metrics: Vec<&Metric> = requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .collect();
     let mut times: Vec<u64> = metrics
         .iter()
         .filter(|m| m.name == "up")
@@ -228,16 +236,16 @@ fn points_of_a_complete_scrape(requests: &[ExportMetricsServiceRequest]) -> BTre
     let Some(&time) = times.iter().rev().nth(1) else { return BTreeMap::new() };
     let mut points = BTreeMap::new();
     for metric in metrics {
-        let times: Vec<u64> = match &metric.data {
-            Some(Data::Gauge(g)) => g.data_points.iter().map(|p| p.time_unix_nano).collect(),
-            Some(Data::Sum(s)) => s.data_points.iter().map(|p| p.time_unix_nano).collect(),
-            Some(Data::Histogram(h)) => h.data_points.iter().map(|p| p.time_unix_nano).collect(),
-            Some(Data::Summary(s)) => s.data_points.iter().map(|p| p.time_unix_nano).collect(),
-            _ => Vec::new(),
+        let (kind, times): (&'static str, Vec<u64>) = match &metric.data {
+            Some(Data::Gauge(g)) => ("gauge", g.data_points.iter().map(|p| p.time_unix_nano).collect()),
+            Some(Data::Sum(s)) => ("sum", s.data_points.iter().map(|p| p.time_unix_nano).collect()),
+            Some(Data::Histogram(h)) => ("histogram", h.data_points.iter().map(|p| p.time_unix_nano).collect()),
+            Some(Data::Summary(s)) => ("summary", s.data_points.iter().map(|p| p.time_unix_nano).collect()),
+            _ => continue,
         };
         let n = times.iter().filter(|t| **t == time).count();
         if n > 0 {
-            *points.entry(metric.name.clone()).or_default() += n;
+            *points.entry((metric.name.clone(), kind)).or_default() += n;
         }
     }
     points
@@ -269,7 +277,7 @@ async fn a_real_prometheus_servers_own_metrics_convert_without_losing_series() {
         let text = response.text().await.unwrap();
         let expected = series_per_family(&text);
         let got = sink.with(|r| points_of_a_complete_scrape(&r.metrics));
-        let got: BTreeMap<String, usize> = got.into_iter().filter(|(name, _)| expected.contains_key(name)).collect();
+        let got: BTreeMap<_, usize> = got.into_iter().filter(|(name, _)| expected.contains_key(name)).collect();
         if !expected.is_empty() && got == expected {
             assert!(expected.len() > 50, "Prometheus exposes many families: {expected:?}");
             assert!(ups(&sink).iter().all(|up| *up == 1.0));
@@ -283,7 +291,9 @@ async fn a_real_prometheus_servers_own_metrics_convert_without_losing_series() {
     let differ: Vec<String> = expected
         .iter()
         .filter(|(name, n)| got.get(*name) != Some(n))
-        .map(|(name, n)| format!("{name}: {n} in the text, {:?} in OTLP", got.get(name)))
+        .map(|((name, kind), n)| {
+            format!("{name} ({kind}): {n} in the text, {:?} in OTLP", got.get(&(name.clone(), *kind)))
+        })
         .collect();
     panic!("series differ ({content_type}):\n{}\n{}", differ.join("\n"), collector.logs());
 }

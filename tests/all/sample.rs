@@ -112,8 +112,7 @@ async fn errors_and_slow_spans_come_out_with_their_traces_and_the_rest_by_the_ha
     spans.extend(random_ids.iter().flat_map(|id| users_trace(id, 45)));
     send_traces(&collector, spans).await;
 
-    let sampled: BTreeSet<Vec<u8>> =
-        random_ids.iter().filter(|id| collector_keeps(22, 10.0, id)).cloned().collect();
+    let sampled: BTreeSet<Vec<u8>> = random_ids.iter().filter(|id| collector_keeps(22, 10.0, id)).cloned().collect();
     assert!(!sampled.is_empty() && sampled.len() < 60, "{} of 300 sampled", sampled.len());
     let expected_spans = 4 * (2 + sampled.len());
     sink.wait_for(Duration::from_secs(20), "the kept spans", |sink| sink.spans().len() >= expected_spans).await;
@@ -138,7 +137,9 @@ async fn errors_and_slow_spans_come_out_with_their_traces_and_the_rest_by_the_ha
         }
     }
     let series = |decision: &str, reason: &str| {
-        format!("aegis_plugin_sample_items_total{{decision=\"{decision}\",plugin=\"sample\",reason=\"{reason}\",signal=\"traces\"}}")
+        format!(
+            "aegis_plugin_sample_items_total{{decision=\"{decision}\",plugin=\"sample\",reason=\"{reason}\",signal=\"traces\"}}"
+        )
     };
     collector.wait_metric(&series("kept", "keep_rule"), 8.0);
     collector.wait_metric(&series("kept", "sampled"), (4 * sampled.len()) as f64);
@@ -274,7 +275,9 @@ async fn tail_sampling_keeps_whole_failing_and_slow_traces_once_their_wait_is_ov
         assert_eq!(names, ["auth.verify", "db.insert", "http.request", "policy.evaluate"]);
     }
     let traces = |decision: &str, reason: &str| {
-        format!("aegis_plugin_sample_tail_traces_total{{decision=\"{decision}\",plugin=\"sample\",reason=\"{reason}\"}}")
+        format!(
+            "aegis_plugin_sample_tail_traces_total{{decision=\"{decision}\",plugin=\"sample\",reason=\"{reason}\"}}"
+        )
     };
     collector.wait_metric(&traces("kept", "errors"), 1.0);
     collector.wait_metric(&traces("kept", "slow"), 1.0);

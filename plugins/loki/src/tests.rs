@@ -191,3 +191,22 @@ fn a_batch_that_is_not_otlp_logs_is_invalid_input_not_a_panic() {
     let err = loki.export(Batch::new(Signal::Metrics, Vec::new())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+#[test]
+#[ignore]
+fn zz_throughput_figure() {
+    let mut loki = loki(json!({ "line_format": "json", "structured_metadata": { "trace_id": "trace_id", "span_id": "span_id", "user_id": "attributes.user_id" } }));
+    let records: Vec<LogRecord> = (0..1000)
+        .map(|i| record(i, if i % 10 == 0 { 17 } else { 9 }, "User created successfully", vec![kv("user_id", "admin-uuid"), kv("http.route", "/api/v1/users")]))
+        .collect();
+    let batch = request("aegis-backend", records);
+    let started = std::time::Instant::now();
+    let mut bytes = 0;
+    for _ in 0..200 {
+        for p in loki.export(batch.clone()).unwrap() { bytes += p.body.len(); }
+        for p in loki.flush(0).unwrap() { bytes += p.body.len(); }
+    }
+    let elapsed = started.elapsed();
+    eprintln!("200k records in {elapsed:?}: {:.0} records/s, {} bytes compressed ({:.1} B/record), raw batch {} B/1000",
+        200_000.0 / elapsed.as_secs_f64(), bytes, bytes as f64 / 200_000.0, batch.payload.len());
+}

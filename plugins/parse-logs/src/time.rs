@@ -212,12 +212,17 @@ impl<'a> Cursor<'a> {
 
     /// Between `min` and `max` decimal digits, as a number.
     fn digits(&mut self, min: usize, max: usize) -> Option<u32> {
-        let mut value: u32 = 0;
+        u32::try_from(self.digits_u64(min, max.min(9))?).ok()
+    }
+
+    /// Between `min` and `max` (at most 19) decimal digits, as a number.
+    fn digits_u64(&mut self, min: usize, max: usize) -> Option<u64> {
+        let mut value: u64 = 0;
         let mut n = 0;
-        while n < max
+        while n < max.min(19)
             && let Some(b @ b'0'..=b'9') = self.peek()
         {
-            value = value * 10 + u32::from(b - b'0');
+            value = value * 10 + u64::from(b - b'0');
             self.pos += 1;
             n += 1;
         }
@@ -507,7 +512,7 @@ impl Layout {
                     }
                     c.pos += len;
                 }
-                Item::EpochSeconds => epoch = Some(u64::from(c.digits(1, 10)?)),
+                Item::EpochSeconds => epoch = Some(c.digits_u64(1, 12)?),
             }
         }
         c.skip_spaces();
@@ -668,6 +673,8 @@ mod tests {
             Some(T - 123_000_000 - 10 * 3600 * NANOS_PER_SEC)
         );
         assert_eq!(read("%s", "1706178645"), Some(T - 123_000_000));
+        assert_eq!(read("%s", "9999999999"), Some(9_999_999_999 * NANOS_PER_SEC));
+        assert_eq!(read("%s", "999999999999"), None);
         assert_eq!(read("%Y.%j", "2024.025"), Some(1_706_140_800 * NANOS_PER_SEC));
         assert_eq!(read("%F %T", "2024-01-25 10:30:45"), Some(T - 123_000_000));
         assert_eq!(read("%D %R", "01/25/24 10:30"), Some(T - 45_123_000_000));

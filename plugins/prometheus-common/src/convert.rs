@@ -243,24 +243,23 @@ impl Converter {
     /// Converts one encoded `ExportMetricsServiceRequest`. `now` (Unix nanoseconds) stands
     /// in for missing point times and marks when delta series were last updated.
     pub fn convert(&mut self, request: &[u8], now: u64, visitor: &mut impl Visitor) -> Result<(), Error> {
-        let mut labels: Vec<Label<'_>> = Vec::with_capacity(16);
-        let mut entries: Vec<Entry<'_>> = Vec::with_capacity(16);
         for resource in resources(request)? {
-            self.resource(ResourceMetrics::new(resource), now, visitor, &mut labels, &mut entries);
+            self.resource(ResourceMetrics::new(resource), now, visitor);
         }
         Ok(())
     }
 
-    fn resource<'a>(
-        &mut self,
-        resource_metrics: ResourceMetrics<'a>,
-        now: u64,
-        visitor: &mut impl Visitor,
-        labels: &mut Vec<Label<'a>>,
-        entries: &mut Vec<Entry<'a>>,
-    ) {
+    fn resource(&mut self, resource_metrics: ResourceMetrics<'_>, now: u64, visitor: &mut impl Visitor) {
         let resource = resource_metrics.resource();
-        let mut base = resource_labels(&resource, &self.options, true);
+        let owned = resource_labels(&resource, &self.options, true);
+        // The points borrow the resource's labels (`job` may be made here), never copy them.
+        let mut base: Vec<Entry<'_>> = owned
+            .iter()
+            .map(|e| Entry { name: Cow::Borrowed(&e.name), value: Cow::Borrowed(&e.value), origin: e.origin, key: e.key })
+            .collect();
+        let mut labels: Vec<Label<'_>> = Vec::with_capacity(16);
+        let mut entries: Vec<Entry<'_>> = Vec::with_capacity(16);
+        let (labels, entries) = (&mut labels, &mut entries);
         let resource_len = base.len();
         let mut newest = 0i64;
         for scope_metrics in resource_metrics.scope_metrics() {
@@ -418,7 +417,11 @@ impl Converter {
 
     fn summary(&mut self, point: &DataPoint<'_>) {
         for (quantile, value) in point.quantile_values() {
-            self.samples.push(Sample { suffix: Suffix::Value, extra: Some(Extra::Quantile(quantile)), value });
+            // A repeated quantile would be a second series with the same labels.
+            let repeated = self.samples.iter().any(|s| s.extra == Some(Extra::Quantile(quantile)));
+            if !quantile.is_nan() && !repeated {
+                self.samples.push(Sample { suffix: Suffix::Value, extra: Some(Extra::Quantile(quantile)), value });
+            }
         }
         self.samples.push(Sample { suffix: Suffix::Sum, extra: None, value: point.sum().unwrap_or(0.0) });
         self.samples.push(Sample { suffix: Suffix::Count, extra: None, value: point.count().unwrap_or(0) as f64 });
@@ -559,12 +562,13 @@ fn merge_entries<'a>(entries: &mut [Entry<'a>], labels: &mut Vec<Label<'a>>) {
         while j < entries.len() && entries[j].name == entries[i].name {
             j += 1;
         }
-        let first = &entries[i];
-        if j == i + 1 || first.origin == 1 {
-            labels.push((first.name.clone(), first.value.clone()));
+        // Taken rather than cloned: the entries are cleared before they are used again.
+        if j == i + 1 || entries[i].origin == 1 {
+            let first = &mut entries[i];
+            labels.push((std::mem::take(&mut first.name), std::mem::take(&mut first.value)));
         } else {
             let joined = entries[i..j].iter().map(|e| e.value.as_ref()).collect::<Vec<_>>().join(";");
-            labels.push((first.name.clone(), Cow::Owned(joined)));
+            labels.push((std::mem::take(&mut entries[i].name), Cow::Owned(joined)));
         }
         i = j;
     }

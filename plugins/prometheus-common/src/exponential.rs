@@ -42,7 +42,8 @@ impl Buckets {
             self.counts.push(self.count);
             return Ok(());
         }
-        let increasing = self.bounds.windows(2).all(|w| w[0] < w[1]) && self.bounds.iter().all(|b| !b.is_nan());
+        // An infinite bound would make a second `le="+Inf"` series; NaN bounds cannot be ordered.
+        let increasing = self.bounds.windows(2).all(|w| w[0] < w[1]) && self.bounds.iter().all(|b| b.is_finite());
         if self.counts.len() != self.bounds.len() + 1 || !increasing || self.bounds.len() > MAX_BUCKETS {
             return Err(Invalid);
         }
@@ -81,6 +82,10 @@ impl Buckets {
             self.push(edge(i64::from(positive.offset) + i as i64), count);
         }
         self.counts.push(0);
+        // Edges past f64's range (a coarse scale with a large index) would be infinite.
+        if self.bounds.iter().any(|b| !b.is_finite()) {
+            return Err(Invalid);
+        }
         Ok(())
     }
 

@@ -470,3 +470,37 @@ fn malformed_requests_are_invalid_input_and_never_panic() {
         let _ = converter.convert(&junk, NOW, &mut Record::default());
     }
 }
+
+#[test]
+fn buckets_that_would_repeat_le_inf_and_repeated_quantiles_are_refused_or_kept_once() {
+    let mut converter = Converter::new(Options { target_info: false, ..Options::default() });
+    let mut infinite = histogram_point(T, vec![1, 1, 1, 1, 1], 1.0);
+    infinite.explicit_bounds = vec![0.1, 0.5, 1.0, f64::INFINITY];
+    let huge = ExponentialHistogramDataPoint {
+        time_unix_nano: T,
+        count: 1,
+        scale: -10,
+        positive: Some(exponential_histogram_data_point::Buckets { offset: 5, bucket_counts: vec![1] }),
+        ..Default::default()
+    };
+    let exponential = Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![huge], aggregation_temporality: 2 });
+    let summary = SummaryDataPoint {
+        time_unix_nano: T,
+        count: 2,
+        sum: 1.0,
+        quantile_values: vec![ValueAtQuantile { quantile: 0.5, value: 0.4 }, ValueAtQuantile { quantile: 0.5, value: 0.9 }],
+        ..Default::default()
+    };
+    let bytes = request(
+        vec![],
+        vec![
+            histogram(2, vec![infinite]),
+            metric("huge", "", exponential),
+            metric("rpc", "", Data::Summary(Summary { data_points: vec![summary] })),
+        ],
+    );
+    let record = convert(&mut converter, &bytes);
+    assert_eq!(converter.take_stats().invalid, 2);
+    let quantiles: Vec<f64> = record.seen.iter().filter(|s| s.name == "rpc").map(|s| s.value).collect();
+    assert_eq!(quantiles, vec![0.4]);
+}

@@ -25,42 +25,59 @@ pub(crate) enum KeyRule {
     Scan,
 }
 
-/// What becomes of one attribute of a set.
+/// One attribute that changes: its key, and its new value (an encoded `AnyValue`
+/// payload), or none when it is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// It stays as it is.
-    Keep,
-    /// It is removed.
-    Drop,
-    /// Its value becomes the encoded `AnyValue` at this range of [`Plan::values`].
-    Replace(usize, usize),
+struct Edit {
+    key: (usize, usize),
+    value: Option<(usize, usize)>,
 }
 
-/// The decisions for one set of attributes, in their order, and the new values.
+/// The attributes of one set that change, in their order, with their new values.
+/// Applied by key: every occurrence of a key that appears more than once goes with it.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    pub(crate) decisions: Vec<Decision>,
-    pub(crate) values: Vec<u8>,
-    pub(crate) changed: bool,
+    edits: Vec<Edit>,
+    keys: String,
+    values: Vec<u8>,
 }
 
 impl Plan {
     pub(crate) fn clear(&mut self) {
-        self.decisions.clear();
+        self.edits.clear();
+        self.keys.clear();
         self.values.clear();
-        self.changed = false;
     }
 
-    fn replace(&mut self, value: &impl EncodeValue) -> Decision {
+    /// Whether nothing changes.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    fn key(&mut self, key: &str) -> (usize, usize) {
+        let start = self.keys.len();
+        self.keys.push_str(key);
+        (start, self.keys.len())
+    }
+
+    fn remove(&mut self, key: &str) {
+        let key = self.key(key);
+        self.edits.push(Edit { key, value: None });
+    }
+
+    fn replace(&mut self, key: &str, value: &impl EncodeValue) {
+        let key = self.key(key);
         let start = self.values.len();
         value.encode(&mut self.values);
-        self.changed = true;
-        Decision::Replace(start, self.values.len())
+        self.edits.push(Edit { key, value: Some((start, self.values.len())) });
     }
 
-    /// The decision for attribute `i` (attributes past the plan's end stay).
-    pub(crate) fn decision(&self, i: usize) -> Decision {
-        self.decisions.get(i).copied().unwrap_or(Decision::Keep)
+    /// The changes: each key, and its new encoded value or `None` for a removal.
+    pub(crate) fn edits(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> + '_ {
+        self.edits.iter().map(|e| {
+            let key = self.keys.get(e.key.0..e.key.1).unwrap_or("");
+            (key, e.value.and_then(|(a, b)| self.values.get(a..b)))
+        })
     }
 }
 
@@ -121,47 +138,35 @@ impl Summary {
         self.level != SummaryLevel::Silent && self.any()
     }
 
-    /// Whether attribute `key` is one this summary is about to write (an earlier value
-    /// is merged into it rather than kept beside it).
-    pub(crate) fn writes_key(&self, key: &str) -> bool {
-        self.writes()
-            && match key {
-                MASKED_COUNT => self.masked > 0,
-                REDACTED_COUNT => self.removed > 0,
-                MASKED_KEYS => self.debug() && self.masked > 0,
-                REDACTED_KEYS => self.debug() && self.removed > 0,
-                _ => false,
-            }
-    }
-
-    /// The summary attributes, merged with what an earlier redaction wrote (`earlier`
-    /// gives the value an attribute had).
-    pub(crate) fn attributes<'a>(&self, earlier: impl Fn(&str) -> Option<AnyValue<'a>>) -> Vec<(&'static str, Value)> {
+    /// The summary attributes, merged with what an earlier redaction wrote: `count` and
+    /// `keys` read the integer and string value an attribute has now.
+    pub(crate) fn attributes(
+        &self,
+        count: impl Fn(&str) -> Option<i64>,
+        keys: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(&'static str, Value)> {
         let mut out = Vec::with_capacity(4);
         if !self.writes() {
             return out;
         }
-        let count = |key: &str, n: u32| {
-            let before = earlier(key).and_then(|v| v.as_int()).unwrap_or(0);
-            Value::Int(before.saturating_add(i64::from(n)))
-        };
-        let keys = |key: &str, list: &[String]| {
+        let total = |key: &str, n: u32| Value::Int(count(key).unwrap_or(0).saturating_add(i64::from(n)));
+        let list = |key: &str, list: &[String]| {
+            let before = keys(key).unwrap_or_default();
             let mut all: Vec<&str> = list.iter().map(String::as_str).collect();
-            let before = earlier(key).and_then(|v| v.as_str());
-            all.extend(before.into_iter().flat_map(|s| s.split(',')).filter(|k| !k.is_empty()));
+            all.extend(before.split(',').filter(|k| !k.is_empty()));
             all.sort_unstable();
             Value::Str(all.join(","))
         };
         if self.masked > 0 {
-            out.push((MASKED_COUNT, count(MASKED_COUNT, self.masked)));
+            out.push((MASKED_COUNT, total(MASKED_COUNT, self.masked)));
             if self.debug() {
-                out.push((MASKED_KEYS, keys(MASKED_KEYS, &self.masked_keys)));
+                out.push((MASKED_KEYS, list(MASKED_KEYS, &self.masked_keys)));
             }
         }
         if self.removed > 0 {
-            out.push((REDACTED_COUNT, count(REDACTED_COUNT, self.removed)));
+            out.push((REDACTED_COUNT, total(REDACTED_COUNT, self.removed)));
             if self.debug() {
-                out.push((REDACTED_KEYS, keys(REDACTED_KEYS, &self.removed_keys)));
+                out.push((REDACTED_KEYS, list(REDACTED_KEYS, &self.removed_keys)));
             }
         }
         out
@@ -265,21 +270,18 @@ impl Engine {
     ) {
         plan.clear();
         for (key, value) in attributes {
-            let decision = match self.key_rule(key) {
-                KeyRule::Ignore => Decision::Keep,
+            match self.key_rule(key) {
+                KeyRule::Ignore => {}
                 KeyRule::Remove => {
                     summary.removed(key);
                     tally.removed += 1;
-                    plan.changed = true;
-                    Decision::Drop
+                    plan.remove(key);
                 }
                 KeyRule::Mask(reason) => {
                     if self.mask_whole(value) {
                         tally.masked[reason.index()] += 1;
                         summary.masked(key);
-                        plan.replace(&ValueRef::Str(&self.text))
-                    } else {
-                        Decision::Keep
+                        plan.replace(key, &ValueRef::Str(&self.text));
                     }
                 }
                 KeyRule::Scan => {
@@ -288,13 +290,12 @@ impl Engine {
                         self.path.push_str(key);
                     }
                     match self.value(value, 0, summary, tally) {
-                        Some(Changed::Text) => plan.replace(&ValueRef::Str(&self.text)),
-                        Some(Changed::Value(v)) => plan.replace(&v),
-                        None => Decision::Keep,
+                        Some(Changed::Text) => plan.replace(key, &ValueRef::Str(&self.text)),
+                        Some(Changed::Value(v)) => plan.replace(key, &v),
+                        None => {}
                     }
                 }
-            };
-            plan.decisions.push(decision);
+            }
         }
     }
 

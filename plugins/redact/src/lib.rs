@@ -13,12 +13,12 @@ mod engine;
 mod tests;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
+use aegis_plugin_sdk::wire::{AttributeList, AttributeScratch, Attributes, LogRecord, MessageMut, Span, SpanEventData};
 use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
 use config::Scope;
 use detect::Reason;
-use engine::{Changed, Decision, Engine, Plan, Summary, Tally};
+use engine::{Changed, Engine, Plan, Summary, Tally};
 
 /// OTLP field numbers of what is redacted.
 const LOG_BODY: u32 = 5;
@@ -38,9 +38,8 @@ pub struct Redact {
     plan: Plan,
     summary: Summary,
     tally: Tally,
-    /// The `KeyValue` payloads of the attributes being rewritten, and where each is.
-    out: Vec<u8>,
-    bounds: Vec<(usize, usize)>,
+    /// The table `edit_attributes` rewrites attributes with.
+    scratch: AttributeScratch,
     /// The payloads of a span's events being rewritten, and where each is.
     events: Vec<u8>,
     event_bounds: Vec<(usize, usize)>,
@@ -154,8 +153,7 @@ impl Redact {
             engine: Engine::new(rules),
             plan: Plan::default(),
             tally: Tally::default(),
-            out: Vec::new(),
-            bounds: Vec::new(),
+            scratch: AttributeScratch::default(),
             events: Vec::new(),
             event_bounds: Vec::new(),
         })
@@ -218,31 +216,30 @@ impl Redact {
     }
 
     /// Writes the attributes in field `number` of `msg` as planned, with the summary;
-    /// returns whether anything changed. The attributes are written in one go after the
-    /// message's other fields: their order among themselves stays.
+    /// returns whether anything changed. The message is re-encoded once, with the
+    /// unchanged attributes copied as they are.
     fn rewrite(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
-        if !self.plan.changed && !self.summary.writes() {
+        if self.plan.is_empty() && !self.summary.writes() {
             return false;
         }
-        self.out.clear();
-        self.bounds.clear();
-        let attributes = Attributes::new(msg.bytes(), number);
-        for (i, (key, value)) in attributes.clone().enumerate() {
-            let payload = match self.plan.decision(i) {
-                Decision::Keep if self.summary.writes_key(key) => continue,
-                Decision::Keep => value.bytes(),
-                Decision::Drop => continue,
-                Decision::Replace(start, end) => &self.plan.values[start..end],
-            };
-            push_key_value(&mut self.out, &mut self.bounds, key, &ValueRef::Encoded(payload));
-        }
-        for (key, value) in self.summary.attributes(|key| earlier(&attributes, &self.plan, key)) {
-            push_key_value(&mut self.out, &mut self.bounds, key, &value);
-        }
-        msg.clear(number);
-        for &(start, end) in &self.bounds {
-            msg.push_len(number, &self.out[start..end]);
-        }
+        let (plan, summary) = (&self.plan, &self.summary);
+        msg.edit_attributes(number, &mut self.scratch, |table| {
+            for (key, value) in plan.edits() {
+                match value {
+                    Some(value) => table.set(key, ValueRef::Encoded(value)),
+                    None => {
+                        table.remove(key);
+                    }
+                }
+            }
+            let merged = summary.attributes(
+                |key| table.get(key).and_then(|v| v.as_int()),
+                |key| table.get(key).and_then(|v| v.as_str()).map(str::to_owned),
+            );
+            for (key, value) in merged {
+                table.set(key, &value);
+            }
+        });
         true
     }
 
@@ -258,7 +255,7 @@ impl Redact {
             self.summary.clear();
             self.engine.attributes(event.attributes(), &mut self.plan, &mut self.summary, &mut self.tally);
             let start = self.events.len();
-            if self.plan.changed || self.summary.writes() {
+            if !self.plan.is_empty() || self.summary.writes() {
                 changed = true;
                 let mut data = SpanEventData::from_view(&event);
                 data.attributes = owned_attributes(event.attributes(), &self.plan, &self.summary);
@@ -296,51 +293,44 @@ impl Redact {
     }
 }
 
-/// The value a kept attribute `key` had before (the last occurrence), for merging into
-/// the summary an earlier redaction wrote.
-fn earlier<'a>(attributes: &Attributes<'a>, plan: &Plan, key: &str) -> Option<AnyValue<'a>> {
-    attributes
-        .clone()
-        .enumerate()
-        .filter(|&(i, (k, _))| k == key && plan.decision(i) == Decision::Keep)
-        .last()
-        .map(|(_, (_, v))| v)
-}
-
 /// The attributes as planned, with the summary, as owned pairs (for span events).
 fn owned_attributes(attributes: Attributes<'_>, plan: &Plan, summary: &Summary) -> AttributeList {
-    let mut out = AttributeList::new();
-    for (i, (key, value)) in attributes.clone().enumerate() {
-        match plan.decision(i) {
-            Decision::Keep if summary.writes_key(key) => {}
-            Decision::Keep => out.push((key.to_owned(), value.to_value())),
-            Decision::Drop => {}
-            Decision::Replace(start, end) => {
-                out.push((key.to_owned(), AnyValue::new(&plan.values[start..end]).to_value()));
-            }
+    let mut list: AttributeList = attributes.map(|(key, value)| (key.to_owned(), value.to_value())).collect();
+    for (key, value) in plan.edits() {
+        match value {
+            Some(value) => set_owned(&mut list, key, AnyValue::new(value).to_value()),
+            None => list.retain(|(k, _)| k != key),
         }
     }
-    let merged = summary.attributes(|key| earlier(&attributes, plan, key));
-    out.extend(merged.into_iter().map(|(key, value)| (key.to_owned(), value)));
-    out
-}
-
-/// Appends the payload of a `KeyValue { key, value }` to `out`, and where it is to `bounds`.
-fn push_key_value(out: &mut Vec<u8>, bounds: &mut Vec<(usize, usize)>, key: &str, value: &impl EncodeValue) {
-    let start = out.len();
-    out.push(0x0a); // field 1 (key), length-delimited
-    put_varint(out, key.len() as u64);
-    out.extend_from_slice(key.as_bytes());
-    out.push(0x12); // field 2 (value), length-delimited
-    put_varint(out, value.encoded_len() as u64);
-    value.encode(out);
-    bounds.push((start, out.len()));
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
+    let get = |key: &str| list.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let merged = summary.attributes(
+        |key| match get(key) {
+            Some(Value::Int(n)) => Some(n),
+            _ => None,
+        },
+        |key| match get(key) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        },
+    );
+    for (key, value) in merged {
+        set_owned(&mut list, key, value);
     }
-    out.push(value as u8);
+    list
+}
+
+/// Sets `key` like a message's own setter: in place of its first occurrence (removing
+/// any other), or last.
+fn set_owned(list: &mut AttributeList, key: &str, value: Value) {
+    match list.iter().position(|(k, _)| k == key) {
+        Some(first) => {
+            list[first].1 = value;
+            let mut i = 0;
+            list.retain(|(k, _)| {
+                i += 1;
+                i - 1 == first || k != key
+            });
+        }
+        None => list.push((key.to_owned(), value)),
+    }
 }

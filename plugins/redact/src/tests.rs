@@ -395,10 +395,11 @@ fn a_second_redaction_adds_to_the_summary_of_the_first() {
     );
     assert_eq!(
         out.attributes,
+        // The earlier summary is updated where it was.
         vec![
-            kv("user.email", s("****")),
             kv("redaction.masked.count", int(3)),
             kv("redaction.masked.keys", s("a,user.email,z")),
+            kv("user.email", s("****")),
         ]
     );
 }
