@@ -132,8 +132,7 @@ fn only(result: &serde_json::Value) -> &serde_json::Value {
 
 /// Checks the series `backend_metrics` makes, as Prometheus stored them.
 fn check_backend_series(prometheus: &PrometheusServer, extra: &[(&str, &str)]) {
-    let counters =
-        prometheus.wait_for("http_requests_total{job=\"aegis/backend\"}", |r| has_series(r, 2), WAIT);
+    let counters = prometheus.wait_for("http_requests_total{job=\"aegis/backend\"}", |r| has_series(r, 2), WAIT);
     let mut seen: Vec<(String, String, String, f64)> = counters
         .as_array()
         .unwrap()
@@ -192,13 +191,17 @@ fn check_backend_series(prometheus: &PrometheusServer, extra: &[(&str, &str)]) {
 
     let info = prometheus.query("target_info");
     let info = &only(&info)["metric"];
-    assert_eq!((&info["deployment_environment"], &info["job"], &info["instance"]), (&"production".into(), &"aegis/backend".into(), &"backend-1".into()));
+    assert_eq!(
+        (&info["deployment_environment"], &info["job"], &info["instance"]),
+        (&"production".into(), &"aegis/backend".into(), &"backend-1".into())
+    );
 }
 
 #[test]
 fn prometheus_scrapes_the_values_sent_as_otlp_from_the_prometheus_exporter() {
     let listen = format!("127.0.0.1:{}", free_port());
-    let collector = Collector::start(&fixture("prometheus/scrape.toml"), &[("AEGIS_TEST_PROMETHEUS_LISTEN", listen.clone())]);
+    let collector =
+        Collector::start(&fixture("prometheus/scrape.toml"), &[("AEGIS_TEST_PROMETHEUS_LISTEN", listen.clone())]);
     send(&collector, &request(backend_metrics(now_nanos())));
     // `honor_labels` keeps the `job` and `instance` the exporter derived from the resource.
     let config = format!(
@@ -209,13 +212,19 @@ fn prometheus_scrapes_the_values_sent_as_otlp_from_the_prometheus_exporter() {
     assert_eq!(only(&up)["metric"]["instance"], listen.as_str());
     check_backend_series(&prometheus, &[]);
     // Prometheus asked for OpenMetrics, and got it.
-    assert!(collector.metric("aegis_plugin_scrapes_total{format=\"openmetrics\",plugin=\"prometheus\"}") >= 1.0, "{}", collector.metrics());
+    assert!(
+        collector.metric("aegis_plugin_scrapes_total{format=\"openmetrics\",plugin=\"prometheus\"}") >= 1.0,
+        "{}",
+        collector.metrics()
+    );
 }
 
 #[test]
 fn prometheus_receives_remote_writes_with_names_labels_values_and_staleness() {
-    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1m\n", &["--web.enable-remote-write-receiver"]);
-    let collector = Collector::start(&fixture("prometheus/remote_write.toml"), &[("AEGIS_TEST_PROMETHEUS", prometheus.url())]);
+    let prometheus =
+        PrometheusServer::start("global:\n  scrape_interval: 1m\n", &["--web.enable-remote-write-receiver"]);
+    let collector =
+        Collector::start(&fixture("prometheus/remote_write.toml"), &[("AEGIS_TEST_PROMETHEUS", prometheus.url())]);
     let now = now_nanos();
     send(&collector, &request(backend_metrics(now)));
     // A delta counter, sent twice, arrives as its running total.
@@ -240,7 +249,11 @@ fn prometheus_receives_remote_writes_with_names_labels_values_and_staleness() {
     assert_eq!(only(&actions)["metric"]["job"], "aegis/backend");
     assert_eq!(collector.metric("aegis_plugin_points_dropped_total{plugin=\"prometheus\",reason=\"delta\"}"), 0.0);
     // 2 counters, a gauge, 9 buckets with _sum and _count, target_info and the delta counter.
-    assert!(collector.metric("aegis_plugin_samples_sent_total{plugin=\"prometheus\"}") >= 17.0, "{}", collector.metrics());
+    assert!(
+        collector.metric("aegis_plugin_samples_sent_total{plugin=\"prometheus\"}") >= 17.0,
+        "{}",
+        collector.metrics()
+    );
 
     // Nothing more comes: after `stale_after` every series gets its staleness marker, and
     // Prometheus stops returning it at once rather than five minutes later.
@@ -248,6 +261,10 @@ fn prometheus_receives_remote_writes_with_names_labels_values_and_staleness() {
     prometheus.wait_for("http_request_duration_seconds_bucket", |r| r.as_array().is_some_and(|a| a.is_empty()), WAIT);
     let stored = prometheus.query("count_over_time(http_requests_total{method=\"GET\"}[5m])");
     assert_eq!(sample_value(only(&stored)), 1.0, "the value stays stored; only its series ended");
-    assert!(collector.metric("aegis_plugin_stale_markers_total{plugin=\"prometheus\"}") >= 16.0, "{}", collector.metrics());
+    assert!(
+        collector.metric("aegis_plugin_stale_markers_total{plugin=\"prometheus\"}") >= 16.0,
+        "{}",
+        collector.metrics()
+    );
     assert!(!prometheus.logs().contains("level=error"), "{}", prometheus.logs());
 }

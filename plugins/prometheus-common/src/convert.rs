@@ -255,7 +255,12 @@ impl Converter {
         // The points borrow the resource's labels (`job` may be made here), never copy them.
         let mut base: Vec<Entry<'_>> = owned
             .iter()
-            .map(|e| Entry { name: Cow::Borrowed(&e.name), value: Cow::Borrowed(&e.value), origin: e.origin, key: e.key })
+            .map(|e| Entry {
+                name: Cow::Borrowed(&e.name),
+                value: Cow::Borrowed(&e.value),
+                origin: e.origin,
+                key: e.key,
+            })
             .collect();
         let mut labels: Vec<Label<'_>> = Vec::with_capacity(16);
         let mut entries: Vec<Entry<'_>> = Vec::with_capacity(16);

@@ -483,12 +483,16 @@ fn buckets_that_would_repeat_le_inf_and_repeated_quantiles_are_refused_or_kept_o
         positive: Some(exponential_histogram_data_point::Buckets { offset: 5, bucket_counts: vec![1] }),
         ..Default::default()
     };
-    let exponential = Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![huge], aggregation_temporality: 2 });
+    let exponential =
+        Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![huge], aggregation_temporality: 2 });
     let summary = SummaryDataPoint {
         time_unix_nano: T,
         count: 2,
         sum: 1.0,
-        quantile_values: vec![ValueAtQuantile { quantile: 0.5, value: 0.4 }, ValueAtQuantile { quantile: 0.5, value: 0.9 }],
+        quantile_values: vec![
+            ValueAtQuantile { quantile: 0.5, value: 0.4 },
+            ValueAtQuantile { quantile: 0.5, value: 0.9 },
+        ],
         ..Default::default()
     };
     let bytes = request(

@@ -21,7 +21,11 @@ const STATUSES: [&str; 5] = ["200", "201", "400", "404", "500"];
 const BOUNDS: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
 fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 /// Makes the batches, each newer than the last.
@@ -48,7 +52,8 @@ impl Batches {
                 }
             }
         }
-        let gauges = (0..500).map(|i| number(vec![kv("queue", &format!("queue-{i}")), kv("region", "eu-west-1")])).collect();
+        let gauges =
+            (0..500).map(|i| number(vec![kv("queue", &format!("queue-{i}")), kv("region", "eu-west-1")])).collect();
         let mut histograms = Vec::new();
         for path in paths.iter().take(50) {
             for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
@@ -96,7 +101,11 @@ impl Batches {
                     ..Default::default()
                 }),
                 scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope { name: "aegis-backend".into(), version: "1.4.2".into(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: "aegis-backend".into(),
+                        version: "1.4.2".into(),
+                        ..Default::default()
+                    }),
                     metrics,
                     ..Default::default()
                 }],
