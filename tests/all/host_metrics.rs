@@ -48,7 +48,12 @@ async fn host_metrics_from_the_granted_proc_arrive_on_every_tick() {
     assert!(started.elapsed() >= Duration::from_millis(350), "ticks came too fast: {:?}", started.elapsed());
 
     let first: Vec<Metric> = sink.with(|received| {
-        received.metrics[0].resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| s.metrics.clone()).collect()
+        received.metrics[0]
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| s.metrics.clone())
+            .collect()
     });
     let resource = sink.with(|received| received.metrics[0].resource_metrics[0].resource.clone().unwrap());
     assert_eq!(attribute(&resource.attributes, "host.name"), Some(&Value::StringValue("fixture-host".into())));
@@ -66,13 +71,19 @@ async fn host_metrics_from_the_granted_proc_arrive_on_every_tick() {
 
     // `lo` is excluded by the fixture's network_device_exclude.
     let network = first.iter().find(|m| m.name == "system.network.io").unwrap();
-    assert!(points(network).iter().all(|p| attribute(&p.attributes, "device") != Some(&Value::StringValue("lo".into()))));
+    assert!(
+        points(network).iter().all(|p| attribute(&p.attributes, "device") != Some(&Value::StringValue("lo".into())))
+    );
 
     // Cumulative counters start at the fixture's boot time; each tick has its own time.
     let cpu = first.iter().find(|m| m.name == "system.cpu.time").unwrap();
     assert!(points(cpu).iter().all(|p| p.start_time_unix_nano == 1_706_180_000_000_000_000));
     let times: Vec<u64> = sink.with(|received| {
-        received.metrics.iter().map(|r| points(&r.resource_metrics[0].scope_metrics[0].metrics[0])[0].time_unix_nano).collect()
+        received
+            .metrics
+            .iter()
+            .map(|r| points(&r.resource_metrics[0].scope_metrics[0].metrics[0])[0].time_unix_nano)
+            .collect()
     });
     assert!(times.windows(2).all(|w| w[0] < w[1]), "tick times: {times:?}");
 

@@ -170,12 +170,17 @@ impl FakeLoki {
 
 const PUSH: &str = "/loki/api/v1/push";
 const JSON_PUSH: &str = "/json/loki/api/v1/push";
-const TRACE_ID: [u8; 16] = [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90];
+const TRACE_ID: [u8; 16] =
+    [0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90];
 const SPAN_ID: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 const T0: u64 = 1_706_193_045_123_000_000;
 
 fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
+        ..Default::default()
+    }
 }
 
 fn record(offset_secs: u64, severity: i32, body: &str, attributes: Vec<KeyValue>) -> LogRecord {
@@ -227,9 +232,24 @@ async fn logs_reach_loki_as_ordered_streams_with_labels_metadata_tenant_and_auth
             resource_logs(
                 "aegis-backend",
                 vec![
-                    record(2, 17, "Error: Connection pool exhausted", vec![kv("user_id", "admin-uuid"), int("duration_ms", 2300)]),
-                    record(1, 9, "Database query slow: 2.3s", vec![kv("user_id", "admin-uuid"), int("duration_ms", 2300)]),
-                    record(0, 9, "User created successfully", vec![kv("user_id", "admin-uuid"), int("duration_ms", 45)]),
+                    record(
+                        2,
+                        17,
+                        "Error: Connection pool exhausted",
+                        vec![kv("user_id", "admin-uuid"), int("duration_ms", 2300)],
+                    ),
+                    record(
+                        1,
+                        9,
+                        "Database query slow: 2.3s",
+                        vec![kv("user_id", "admin-uuid"), int("duration_ms", 2300)],
+                    ),
+                    record(
+                        0,
+                        9,
+                        "User created successfully",
+                        vec![kv("user_id", "admin-uuid"), int("duration_ms", 45)],
+                    ),
                 ],
             ),
             resource_logs("aegis-executor", vec![record(3, 13, "Scaling deployment backend to 8 replicas", vec![])]),
@@ -237,7 +257,10 @@ async fn logs_reach_loki_as_ordered_streams_with_labels_metadata_tenant_and_auth
     };
     send(&collector, request).await;
     let entries = |loki: &FakeLoki, path: &str| -> usize {
-        loki.pushes(path).iter().map(|p| if path == PUSH { p.decode().streams.iter().map(|s| s.entries.len()).sum() } else { 1 }).sum()
+        loki.pushes(path)
+            .iter()
+            .map(|p| if path == PUSH { p.decode().streams.iter().map(|s| s.entries.len()).sum() } else { 1 })
+            .sum()
     };
     loki.wait_for("4 entries over protobuf", |loki| entries(loki, PUSH) >= 4).await;
     loki.wait_for("a JSON push", |loki| !loki.pushes(JSON_PUSH).is_empty()).await;
@@ -301,7 +324,10 @@ async fn logs_reach_loki_as_ordered_streams_with_labels_metadata_tenant_and_auth
     let created = values.iter().find(|(_, v)| v[1] == "User created successfully").expect("the record");
     assert_eq!(created.0, serde_json::json!({ "job": "aegis-backend" }));
     assert_eq!(created.1[0], T0.to_string());
-    assert_eq!(created.1[2], serde_json::json!({ "trace_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "span_id": "0102030405060708" }));
+    assert_eq!(
+        created.1[2],
+        serde_json::json!({ "trace_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "span_id": "0102030405060708" })
+    );
 
     collector.wait_metric("aegis_plugin_loki_entries_sent_total{plugin=\"loki\"}", 4.0);
     collector.wait_metric("aegis_plugin_loki_entries_sent_total{plugin=\"loki_json\"}", 4.0);
@@ -314,7 +340,9 @@ async fn logs_reach_loki_as_ordered_streams_with_labels_metadata_tenant_and_auth
 async fn a_429_is_retried_after_its_retry_after_and_a_400_is_not() {
     let (loki, address) = FakeLoki::start().await;
     let collector = Collector::start(&fixture("loki/retry.toml"), &[("AEGIS_TEST_LOKI", format!("http://{address}"))]);
-    let one = |body: &str| ExportLogsServiceRequest { resource_logs: vec![resource_logs("aegis-backend", vec![record(0, 9, body, vec![])])] };
+    let one = |body: &str| ExportLogsServiceRequest {
+        resource_logs: vec![resource_logs("aegis-backend", vec![record(0, 9, body, vec![])])],
+    };
 
     loki.reply(429, Some("1"), "Ingestion rate limit exceeded");
     send(&collector, one("User created successfully")).await;
@@ -328,7 +356,8 @@ async fn a_429_is_retried_after_its_retry_after_and_a_400_is_not() {
     loki.reply(400, None, "entry for stream '{job=\"aegis-backend\"}' has timestamp too old");
     send(&collector, one("Database query slow: 2.3s")).await;
     loki.wait_for("the refused push", |loki| loki.pushes(PUSH).len() >= 3).await;
-    collector.wait_metric("aegis_exporter_failed_items_total{exporter=\"loki\",pipeline=\"logs\",reason=\"rejected\"}", 1.0);
+    collector
+        .wait_metric("aegis_exporter_failed_items_total{exporter=\"loki\",pipeline=\"logs\",reason=\"rejected\"}", 1.0);
     // Well past the first retry's backoff (100ms): still no second attempt.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(loki.pushes(PUSH).len(), 3, "a 400 was retried");

@@ -177,7 +177,8 @@ mod tests {
 
     #[test]
     fn asking_for_filesystem_usage_explains_why_it_is_not_there() {
-        let err = parse(&Config::from_value(json!({ "collectors": ["cpu", "filesystem", "cpus", "cpu"] }))).unwrap_err();
+        let err =
+            parse(&Config::from_value(json!({ "collectors": ["cpu", "filesystem", "cpus", "cpu"] }))).unwrap_err();
         let message = err.message();
         assert!(message.contains("collectors[1]: `filesystem` needs statvfs(2)"), "{message}");
         assert!(message.contains("collectors[2]: unknown collector `cpus`"), "{message}");

@@ -260,7 +260,13 @@ fn memory(text: &str, series: Series, out: &mut Vec<MetricData>) -> Result<(), S
     out.push(sum("system.memory.limit", "By", "Total memory.", false, vec![series.now(&[], int(total))]));
     if let Some(available) = get("MemAvailable") {
         let points = vec![series.now(&[], int(available))];
-        out.push(sum("system.linux.memory.available", "By", "Memory available for new work without swapping.", false, points));
+        out.push(sum(
+            "system.linux.memory.available",
+            "By",
+            "Memory available for new work without swapping.",
+            false,
+            points,
+        ));
     }
     if let (Some(swap_total), Some(swap_free)) = (get("SwapTotal"), get("SwapFree")) {
         let points = vec![

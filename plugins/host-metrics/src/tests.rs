@@ -3,8 +3,8 @@
 
 use aegis_plugin_sdk::prelude::*;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as PbValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as PbValue;
 use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint, metric::Data, number_data_point};
 use prost::Message as _;
 use serde_json::json;
@@ -55,7 +55,10 @@ fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
 fn value(metric: &Metric, attributes: &[(&str, &str)]) -> f64 {
     let point = points(metric)
         .iter()
-        .find(|p| p.attributes.len() == attributes.len() && attributes.iter().all(|(k, v)| attribute(&p.attributes, k) == Some(v)))
+        .find(|p| {
+            p.attributes.len() == attributes.len()
+                && attributes.iter().all(|(k, v)| attribute(&p.attributes, k) == Some(v))
+        })
         .unwrap_or_else(|| panic!("{}: no point {attributes:?}", metric.name));
     match point.value {
         Some(number_data_point::Value::AsDouble(v)) => v,
@@ -114,9 +117,11 @@ fn memory_states_add_up_to_the_total() {
 fn load_averages_are_gauges() {
     let request = tick(&mut receiver(json!({ "collectors": ["load"] })));
     let metrics = metrics(&request);
-    for (name, expected) in
-        [("system.cpu.load_average.1m", 1.25), ("system.cpu.load_average.5m", 0.80), ("system.cpu.load_average.15m", 0.55)]
-    {
+    for (name, expected) in [
+        ("system.cpu.load_average.1m", 1.25),
+        ("system.cpu.load_average.5m", 0.80),
+        ("system.cpu.load_average.15m", 0.55),
+    ] {
         let metric = metric(&metrics, name);
         assert!(matches!(metric.data, Some(Data::Gauge(_))), "{name}");
         assert_eq!(value(metric, &[]), expected, "{name}");
@@ -132,9 +137,15 @@ fn network_counters_are_per_device_and_direction_without_excluded_devices() {
     assert_eq!(points(io).len(), 2, "lo is excluded");
     assert_eq!(value(io, &[("device", "eth0"), ("direction", "receive")]), 123_456_789.0);
     assert_eq!(value(io, &[("device", "eth0"), ("direction", "transmit")]), 987_654_321.0);
-    assert_eq!(value(metric(&metrics, "system.network.packets"), &[("device", "eth0"), ("direction", "transmit")]), 87_654.0);
+    assert_eq!(
+        value(metric(&metrics, "system.network.packets"), &[("device", "eth0"), ("direction", "transmit")]),
+        87_654.0
+    );
     assert_eq!(value(metric(&metrics, "system.network.errors"), &[("device", "eth0"), ("direction", "receive")]), 1.0);
-    assert_eq!(value(metric(&metrics, "system.network.dropped"), &[("device", "eth0"), ("direction", "transmit")]), 4.0);
+    assert_eq!(
+        value(metric(&metrics, "system.network.dropped"), &[("device", "eth0"), ("direction", "transmit")]),
+        4.0
+    );
 }
 
 #[test]
@@ -146,13 +157,18 @@ fn disk_counters_leave_out_partitions_and_loop_devices_by_default() {
     devices.dedup();
     assert_eq!(devices, ["sda", "nvme0n1"]);
     assert_eq!(value(io, &[("device", "sda"), ("direction", "read")]), 3_000_000.0 * 512.0);
-    assert_eq!(value(metric(&metrics, "system.disk.operations"), &[("device", "nvme0n1"), ("direction", "write")]), 20_000.0);
+    assert_eq!(
+        value(metric(&metrics, "system.disk.operations"), &[("device", "nvme0n1"), ("direction", "write")]),
+        20_000.0
+    );
     assert_eq!(value(metric(&metrics, "system.disk.io_time"), &[("device", "sda")]), 70.0);
 }
 
 #[test]
 fn the_resource_names_the_host_from_proc() {
-    let request = tick(&mut receiver(json!({ "collectors": ["load"], "resource_attributes": { "deployment.environment": "production" } })));
+    let request = tick(&mut receiver(
+        json!({ "collectors": ["load"], "resource_attributes": { "deployment.environment": "production" } }),
+    ));
     let resource = request.resource_metrics[0].resource.as_ref().unwrap();
     assert_eq!(attribute(&resource.attributes, "host.name"), Some("fixture-host"));
     assert_eq!(attribute(&resource.attributes, "os.type"), Some("linux"));
@@ -164,7 +180,10 @@ fn a_root_without_proc_is_refused_with_the_directory_and_the_grant_to_add() {
     let err = HostMetrics::init(Config::from_value(json!({ "root": "/no/such/root" }))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message().starts_with("root: cannot read /no/such/root/proc ("), "{err}");
-    assert!(err.message().contains(r#"grants = { dirs = [{ host = "/proc", guest = "/no/such/root/proc" }] }"#), "{err}");
+    assert!(
+        err.message().contains(r#"grants = { dirs = [{ host = "/proc", guest = "/no/such/root/proc" }] }"#),
+        "{err}"
+    );
 }
 
 #[test]

@@ -300,7 +300,8 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
         problems.push("max_push_size: must be more than 0 bytes".to_owned());
     }
     if raw.on_label_overflow == Overflow::Replace && raw.overflow_value.is_empty() {
-        problems.push("overflow_value: an empty value would drop the label; say on_label_overflow = \"drop\"".to_owned());
+        problems
+            .push("overflow_value: an empty value would drop the label; say on_label_overflow = \"drop\"".to_owned());
     }
 
     let content_type = match raw.format {
@@ -446,6 +447,12 @@ mod tests {
         .unwrap();
         assert!(settings.headers.contains(&("X-Scope-OrgID".to_owned(), "aegis".to_owned())));
         // base64("aegis:aegis-plugin-loki")
-        assert!(settings.headers.contains(&("Authorization".to_owned(), "Basic YWVnaXM6YWVnaXMtcGx1Z2luLWxva2k=".to_owned())), "{:?}", settings.headers);
+        assert!(
+            settings
+                .headers
+                .contains(&("Authorization".to_owned(), "Basic YWVnaXM6YWVnaXMtcGx1Z2luLWxva2k=".to_owned())),
+            "{:?}",
+            settings.headers
+        );
     }
 }

@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn selectors_quote_and_escape_values_as_loki_parses_them() {
-        assert_eq!(selector(&[("job", "aegis-backend"), ("level", "error")]), r#"{job="aegis-backend", level="error"}"#);
+        assert_eq!(
+            selector(&[("job", "aegis-backend"), ("level", "error")]),
+            r#"{job="aegis-backend", level="error"}"#
+        );
         assert_eq!(selector(&[("path", "C:\\logs\\\"a\"\n")]), r#"{path="C:\\logs\\\"a\"\n"}"#);
     }
 

@@ -45,7 +45,12 @@ impl Exporter for Loki {
     }
 
     fn init(config: Config) -> Result<Self, Error> {
-        Ok(Loki { settings: config::parse(&config)?, guard: Guard::default(), buffer: Buffer::default(), counts: Counts::default() })
+        Ok(Loki {
+            settings: config::parse(&config)?,
+            guard: Guard::default(),
+            buffer: Buffer::default(),
+            counts: Counts::default(),
+        })
     }
 
     fn export(&mut self, batch: Batch) -> Result<Vec<Payload>, Error> {
@@ -60,7 +65,9 @@ impl Exporter for Loki {
                     .settings
                     .labels
                     .iter()
-                    .map(|(_, source)| source.is_per_container().then(|| value(source, &resource, &scope, None)).flatten())
+                    .map(|(_, source)| {
+                        source.is_per_container().then(|| value(source, &resource, &scope, None)).flatten()
+                    })
                     .collect();
                 for record in scope_logs.log_records() {
                     self.add(&resource, &scope, &shared, &record, now);
@@ -84,7 +91,14 @@ export_exporter!(Loki);
 
 impl Loki {
     /// Turns one record into an entry of its stream in the buffer.
-    fn add(&mut self, resource: &Resource<'_>, scope: &Scope<'_>, shared: &[Option<String>], record: &LogRecord<'_>, now: u64) {
+    fn add(
+        &mut self,
+        resource: &Resource<'_>,
+        scope: &Scope<'_>,
+        shared: &[Option<String>],
+        record: &LogRecord<'_>,
+        now: u64,
+    ) {
         let settings = &self.settings;
         let level = labels::level(record.severity_number(), record.severity_text());
         let mut line = line::render(record, settings.line_format, settings.line_attributes, level.as_deref());
@@ -139,10 +153,8 @@ impl Loki {
                 found.filter(|v| !v.is_empty()).map(|v| (name.clone(), v))
             })
             .collect();
-        let timestamp = [record.time_unix_nano(), record.observed_time_unix_nano()]
-            .into_iter()
-            .find(|t| *t != 0)
-            .unwrap_or(now);
+        let timestamp =
+            [record.time_unix_nano(), record.observed_time_unix_nano()].into_iter().find(|t| *t != 0).unwrap_or(now);
         let entry = Entry { timestamp, line, metadata };
         self.buffer.push(selector, || pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), entry);
     }
@@ -188,7 +200,12 @@ impl Loki {
 }
 
 /// The text of a source for one record (`record` is none for values shared by a scope).
-fn value(source: &Source, resource: &Resource<'_>, scope: &Scope<'_>, record: Option<&LogRecord<'_>>) -> Option<String> {
+fn value(
+    source: &Source,
+    resource: &Resource<'_>,
+    scope: &Scope<'_>,
+    record: Option<&LogRecord<'_>>,
+) -> Option<String> {
     match source {
         Source::Resource(key) => resource.attribute(key).map(|v| line::text(v.get())),
         Source::ScopeName => Some(scope.name().to_owned()),

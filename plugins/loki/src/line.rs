@@ -217,10 +217,17 @@ mod tests {
     fn json_lines_carry_the_message_the_level_and_the_attributes() {
         let bytes = record(
             Value::Str("User created \"successfully\"".into()),
-            vec![("user_id", Value::Str("admin-uuid".into())), ("duration_ms", Value::Int(45)), ("level", Value::Str("x".into()))],
+            vec![
+                ("user_id", Value::Str("admin-uuid".into())),
+                ("duration_ms", Value::Int(45)),
+                ("level", Value::Str("x".into())),
+            ],
         );
         let line = render(&LogRecord::new(&bytes), LineFormat::Json, true, Some("info"));
-        assert_eq!(line, r#"{"message":"User created \"successfully\"","level":"info","user_id":"admin-uuid","duration_ms":45}"#);
+        assert_eq!(
+            line,
+            r#"{"message":"User created \"successfully\"","level":"info","user_id":"admin-uuid","duration_ms":45}"#
+        );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["duration_ms"], 45);
         let without = render(&LogRecord::new(&bytes), LineFormat::Json, false, None);
@@ -231,7 +238,11 @@ mod tests {
     fn logfmt_lines_quote_values_that_need_it() {
         let bytes = record(
             Value::Str("slow query".into()),
-            vec![("duration_ms", Value::Double(2300.5)), ("db name", Value::Str("users".into())), ("empty", Value::Str(String::new()))],
+            vec![
+                ("duration_ms", Value::Double(2300.5)),
+                ("db name", Value::Str("users".into())),
+                ("empty", Value::Str(String::new())),
+            ],
         );
         let line = render(&LogRecord::new(&bytes), LineFormat::Logfmt, true, Some("warn"));
         assert_eq!(line, r#"message="slow query" level=warn duration_ms=2300.5 db_name=users empty="""#);

@@ -190,7 +190,11 @@ fn stream_adapter(stream: Stream) -> StreamAdapter {
                 nanos: (entry.timestamp % 1_000_000_000) as i32,
             }),
             line: entry.line,
-            structured_metadata: entry.metadata.into_iter().map(|(name, value)| LabelPairAdapter { name, value }).collect(),
+            structured_metadata: entry
+                .metadata
+                .into_iter()
+                .map(|(name, value)| LabelPairAdapter { name, value })
+                .collect(),
         })
         .collect();
     StreamAdapter { labels: stream.labels, entries, hash: 0 }
@@ -281,7 +285,14 @@ mod tests {
         }
         let pushes = buffer.drain(2, 1 << 20);
         let all: Vec<Vec<(&str, Vec<&str>)>> = pushes.iter().map(|p| lines(p)).collect();
-        assert_eq!(all, [vec![("{job=\"a\"}", vec!["0", "1"])], vec![("{job=\"a\"}", vec!["2", "3"])], vec![("{job=\"a\"}", vec!["4"])]]);
+        assert_eq!(
+            all,
+            [
+                vec![("{job=\"a\"}", vec!["0", "1"])],
+                vec![("{job=\"a\"}", vec!["2", "3"])],
+                vec![("{job=\"a\"}", vec!["4"])]
+            ]
+        );
     }
 
     #[test]
@@ -318,7 +329,8 @@ mod tests {
 
     #[test]
     fn protobuf_bodies_are_snappy_blocks_of_a_push_request() {
-        let stream = Stream { labels: "{job=\"a\"}".to_owned(), pairs: Vec::new(), entries: vec![entry(1_500_000_000, "hi")] };
+        let stream =
+            Stream { labels: "{job=\"a\"}".to_owned(), pairs: Vec::new(), entries: vec![entry(1_500_000_000, "hi")] };
         let body = encode(Format::Protobuf, vec![stream]);
         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         let request = PushRequest::decode(raw.as_slice()).unwrap();

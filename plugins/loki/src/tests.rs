@@ -78,7 +78,10 @@ fn records_become_entries_of_streams_labelled_by_service_job_and_level() {
                 r#"{job="aegis-backend", level="error", service_name="aegis-backend"}"#,
                 vec![(1_000, "Error: Connection pool exhausted")]
             ),
-            (r#"{job="aegis-backend", level="info", service_name="aegis-backend"}"#, vec![(2_000, "first"), (3_000, "third")]),
+            (
+                r#"{job="aegis-backend", level="info", service_name="aegis-backend"}"#,
+                vec![(2_000, "first"), (3_000, "third")]
+            ),
         ]
     );
     let metadata = &streams[0].entries[0].metadata;
@@ -95,8 +98,10 @@ fn a_full_buffer_is_pushed_from_export_in_pushes_of_max_entries() {
     let records = (0..5).map(|i| record(10 - i, 9, &format!("line {i}"), vec![])).collect();
     let payloads = loki.export(request("aegis-backend", records)).unwrap();
     assert_eq!(payloads.len(), 3);
-    let lines: Vec<Vec<String>> =
-        payloads.iter().map(|p| decode(&p.body).into_iter().flat_map(|s| s.entries).map(|e| e.line).collect()).collect();
+    let lines: Vec<Vec<String>> = payloads
+        .iter()
+        .map(|p| decode(&p.body).into_iter().flat_map(|s| s.entries).map(|e| e.line).collect())
+        .collect();
     assert_eq!(lines, [vec!["line 4", "line 3"], vec!["line 2", "line 1"], vec!["line 0"]]);
 }
 
@@ -113,7 +118,10 @@ fn attributes_become_labels_and_metadata_and_json_lines_carry_them() {
     let streams = streams(&loki.flush(0).unwrap());
     assert_eq!(streams[0].labels, r#"{env="production", job="aegis-backend", route="/api/v1/users"}"#);
     let entry = &streams[0].entries[0];
-    assert_eq!(entry.metadata, [("trace_id".to_owned(), "a1".repeat(16)), ("user_id".to_owned(), "admin-uuid".to_owned())]);
+    assert_eq!(
+        entry.metadata,
+        [("trace_id".to_owned(), "a1".repeat(16)), ("user_id".to_owned(), "admin-uuid".to_owned())]
+    );
     let line: serde_json::Value = serde_json::from_str(&entry.line).unwrap();
     assert_eq!(
         line,
@@ -165,7 +173,8 @@ fn long_lines_are_truncated_or_dropped_as_configured() {
     assert_eq!(streams(&truncating.flush(0).unwrap())[0].entries[0].line, "x".repeat(10));
     let mut dropping = loki(json!({ "max_line_size": 10, "on_long_line": "drop" }));
     dropping.export(request("x", vec![record(1, 9, &long, vec![]), record(2, 9, "short", vec![])])).unwrap();
-    let lines: Vec<String> = streams(&dropping.flush(0).unwrap()).into_iter().flat_map(|s| s.entries).map(|e| e.line).collect();
+    let lines: Vec<String> =
+        streams(&dropping.flush(0).unwrap()).into_iter().flat_map(|s| s.entries).map(|e| e.line).collect();
     assert_eq!(lines, ["short"]);
 }
 
@@ -177,7 +186,10 @@ fn json_pushes_carry_the_json_content_type_and_body() {
     assert!(payloads[0].headers.contains(&("Content-Type".to_owned(), "application/json".to_owned())));
     assert!(payloads[0].headers.contains(&("X-Scope-OrgID".to_owned(), "aegis".to_owned())));
     let body: serde_json::Value = serde_json::from_slice(&payloads[0].body).unwrap();
-    assert_eq!(body["streams"][0]["stream"], json!({ "job": "aegis-backend", "level": "info", "service_name": "aegis-backend" }));
+    assert_eq!(
+        body["streams"][0]["stream"],
+        json!({ "job": "aegis-backend", "level": "info", "service_name": "aegis-backend" })
+    );
     assert_eq!(body["streams"][0]["values"][0][0], "1706193045123000000");
     assert_eq!(body["streams"][0]["values"][0][1], "hi");
     assert_eq!(body["streams"][0]["values"][0][2]["span_id"], "0102030405060708");
@@ -190,23 +202,4 @@ fn a_batch_that_is_not_otlp_logs_is_invalid_input_not_a_panic() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     let err = loki.export(Batch::new(Signal::Metrics, Vec::new())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-}
-
-#[test]
-#[ignore]
-fn zz_throughput_figure() {
-    let mut loki = loki(json!({ "line_format": "json", "structured_metadata": { "trace_id": "trace_id", "span_id": "span_id", "user_id": "attributes.user_id" } }));
-    let records: Vec<LogRecord> = (0..1000)
-        .map(|i| record(i, if i % 10 == 0 { 17 } else { 9 }, "User created successfully", vec![kv("user_id", "admin-uuid"), kv("http.route", "/api/v1/users")]))
-        .collect();
-    let batch = request("aegis-backend", records);
-    let started = std::time::Instant::now();
-    let mut bytes = 0;
-    for _ in 0..200 {
-        for p in loki.export(batch.clone()).unwrap() { bytes += p.body.len(); }
-        for p in loki.flush(0).unwrap() { bytes += p.body.len(); }
-    }
-    let elapsed = started.elapsed();
-    eprintln!("200k records in {elapsed:?}: {:.0} records/s, {} bytes compressed ({:.1} B/record), raw batch {} B/1000",
-        200_000.0 / elapsed.as_secs_f64(), bytes, bytes as f64 / 200_000.0, batch.payload.len());
 }

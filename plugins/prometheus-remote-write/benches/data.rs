@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 /// The samples one batch becomes.
-pub const SAMPLES_PER_BATCH: u64 = 1000 + 500 + 250 * 11 + 1;
+pub(crate) const SAMPLES_PER_BATCH: u64 = 1000 + 500 + 250 * 11 + 1;
 
 const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
 const STATUSES: [&str; 5] = ["200", "201", "400", "404", "500"];
@@ -29,7 +29,7 @@ fn kv(key: &str, value: &str) -> KeyValue {
 }
 
 /// Makes the batches, each newer than the last.
-pub struct Batches {
+pub(crate) struct Batches {
     template: ExportMetricsServiceRequest,
     time: u64,
     round: u64,
@@ -42,7 +42,7 @@ impl Default for Batches {
 }
 
 impl Batches {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let paths: Vec<String> = (0..50).map(|i| format!("/api/v1/resource{i}")).collect();
         let mut counters = Vec::new();
         for path in &paths {
@@ -116,7 +116,7 @@ impl Batches {
     }
 
     /// The next batch, encoded: 15 s later, every counter and histogram grown.
-    pub fn next_batch(&mut self) -> Vec<u8> {
+    pub(crate) fn next_batch(&mut self) -> Vec<u8> {
         self.time += 15_000_000_000;
         self.round += 1;
         let (time, round) = (self.time, self.round);
