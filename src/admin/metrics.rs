@@ -32,6 +32,9 @@ pub struct Telemetry {
     pub exporter_sent: IntCounterVec,
     /// Items an exporter gave up on, by reason.
     pub exporter_failed: IntCounterVec,
+    /// Payloads an exporter plugin made and the host pushed (`sent`) or gave up on (`failed`),
+    /// flushed ones included.
+    pub exporter_payloads: IntCounterVec,
     /// Items that entered each pipeline.
     pub pipeline_in: IntCounterVec,
     /// Items each pipeline handed to its exporters.
@@ -96,6 +99,7 @@ impl Telemetry {
             processor_dropped: counter(&r, "aegis_processor_dropped_items_total", "Items a processor dropped.", &["pipeline", "processor", "reason"]),
             exporter_sent: counter(&r, "aegis_exporter_sent_items_total", "Items an exporter delivered.", &["exporter", "pipeline"]),
             exporter_failed: counter(&r, "aegis_exporter_failed_items_total", "Items an exporter gave up on.", &["exporter", "pipeline", "reason"]),
+            exporter_payloads: counter(&r, "aegis_exporter_payloads_total", "Payloads of exporter plugins, by outcome.", &["exporter", "outcome"]),
             pipeline_in: counter(&r, "aegis_pipeline_items_in_total", "Items that entered a pipeline.", &["pipeline"]),
             pipeline_out: counter(&r, "aegis_pipeline_items_out_total", "Items a pipeline handed to its exporters.", &["pipeline"]),
             plugin_call_seconds,

@@ -32,6 +32,7 @@ pub(crate) struct PluginExporter {
     slot: Arc<Mutex<Slot>>,
     client: reqwest::Client,
     listener: Option<tokio::net::TcpListener>,
+    telemetry: std::sync::Arc<crate::admin::metrics::Telemetry>,
 }
 
 fn now_nanos() -> u64 {
@@ -39,7 +40,12 @@ fn now_nanos() -> u64 {
 }
 
 impl PluginExporter {
-    pub(crate) async fn new(name: &str, config: &PluginExporterConfig, slot: Slot) -> Result<Self, Error> {
+    pub(crate) async fn new(
+        name: &str,
+        config: &PluginExporterConfig,
+        slot: Slot,
+        telemetry: std::sync::Arc<crate::admin::metrics::Telemetry>,
+    ) -> Result<Self, Error> {
         let setup = |key, message: String| Error::Setup { exporter: name.to_string(), key, message };
         let mut builder = reqwest::Client::builder().timeout(config.timeout);
         if let Some(roots) = super::otlp::tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))? {
@@ -58,7 +64,14 @@ impl PluginExporter {
             }
             None => None,
         };
-        Ok(Self { name: name.to_string(), config: config.clone(), slot: Arc::new(Mutex::new(slot)), client, listener })
+        Ok(Self {
+            name: name.to_string(),
+            config: config.clone(),
+            slot: Arc::new(Mutex::new(slot)),
+            client,
+            listener,
+            telemetry,
+        })
     }
 
     /// Drains the queue, flushes on the configured interval, and serves pull requests; after
@@ -145,12 +158,19 @@ impl PluginExporter {
         let Some(endpoint) = &self.config.endpoint else {
             return Err(Failed { reason: "rejected", message: "a pull exporter returned payloads to push".into() });
         };
+        // Every payload gets its own tries: one that fails does not take the others with it.
+        let mut first_failure = None;
         for payload in payloads {
             let url = format!("{}{}", endpoint.trim_end_matches('/'), payload.path);
             let body = Bytes::from(payload.body);
-            with_retry(&self.config.retry, || self.post(&url, &payload.headers, body.clone())).await?;
+            let result = with_retry(&self.config.retry, || self.post(&url, &payload.headers, body.clone())).await;
+            let outcome = if result.is_ok() { "sent" } else { "failed" };
+            self.telemetry.exporter_payloads.with_label_values(&[&self.name, outcome]).inc();
+            if let Err(failed) = result {
+                first_failure.get_or_insert(failed);
+            }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
 
     async fn post(&self, url: &str, headers: &[(String, String)], body: Bytes) -> Result<(), SendError> {

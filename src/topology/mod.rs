@@ -199,7 +199,7 @@ impl Topology {
                         setup_errors.push(format!("exporters.{name}: {failure}"));
                         continue;
                     }
-                    match exporters::plugin::PluginExporter::new(name, plugin_config, slot).await {
+                    match exporters::plugin::PluginExporter::new(name, plugin_config, slot, telemetry.clone()).await {
                         Ok(exporter) => {
                             exporter_tasks.spawn(exporter.run(receiver, counters, depth.clone(), shutdown.clone()));
                         }

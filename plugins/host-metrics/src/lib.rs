@@ -108,6 +108,8 @@ impl Receiver for HostMetrics {
                 }
             }
         }
+        // A collector whose devices are all excluded leaves metrics without points: noise.
+        metrics.retain(|metric| point_count(metric) > 0);
         if metrics.is_empty() && !errors.is_empty() {
             return Err(Error::failed(errors.join("; ")));
         }

@@ -192,3 +192,10 @@ fn inputs_other_than_ticks_are_invalid() {
     let err = receiver.receive(Input::Frame(Default::default())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+#[test]
+fn metrics_whose_devices_are_all_excluded_are_left_out() {
+    let request = tick(&mut receiver(json!({ "collectors": ["network", "load"], "network_device_exclude": "." })));
+    let names: Vec<String> = metrics(&request).into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["system.cpu.load_average.1m", "system.cpu.load_average.5m", "system.cpu.load_average.15m"]);
+}

@@ -136,7 +136,7 @@ impl ParseLogs {
         let mut clock = Clock::new(*wall_clock);
         let resources: Vec<ResourceLogs<'a>> = logs.resource_logs().collect();
         let originals: Vec<LogRecord<'a>> = logs.records().collect();
-        let mut work = Work { line: Parsed::default(), scratch: Vec::new(), added: Vec::new() };
+        let mut work = Work { line: Parsed::default(), keys: Vec::new(), scratch: Vec::new(), added: Vec::new() };
         if let Some(joining) = &settings.joining
             && !partials.is_empty()
         {
@@ -247,6 +247,8 @@ fn add_move(moves: &mut Vec<Move>, resource: usize, service: &str, scope: usize,
 /// Buffers reused from record to record.
 struct Work<'x> {
     line: Parsed<'x>,
+    /// The attribute keys the record came with.
+    keys: Vec<&'x str>,
     /// One encoded attribute at a time.
     scratch: Vec<u8>,
     /// Resources to add to the batch (CRI pieces emitted on their own).
@@ -326,7 +328,7 @@ fn process_record<'x>(
     for (count, invalid) in counts.invalid.iter_mut().zip(line.invalid) {
         *count += u64::from(invalid);
     }
-    apply(settings, record, line, &original, raw, &mut work.scratch);
+    apply(settings, record, line, &original, raw, &mut work.keys, &mut work.scratch);
     Fate::Stays(line.service.take())
 }
 
@@ -338,6 +340,7 @@ fn apply<'x>(
     line: &Parsed<'x>,
     original: &LogRecord<'x>,
     raw: &str,
+    keys: &mut Vec<&'x str>,
     scratch: &mut Vec<u8>,
 ) {
     if let Some(body) = &line.body {
@@ -364,9 +367,10 @@ fn apply<'x>(
     }
     // Appending is one copy; only keys the record already had need the search that
     // replacing in place takes.
-    let had_attributes = original.attributes().next().is_some();
+    keys.clear();
+    keys.extend(original.attributes().map(|(key, _)| key));
     for (key, value) in &line.attrs {
-        if had_attributes && original.attribute(key).is_some() {
+        if keys.contains(&&**key) {
             record.set_attribute(key, value);
         } else {
             scratch.clear();

@@ -55,6 +55,9 @@ pub(crate) struct Parsed<'a> {
     pub(crate) roles: [Option<Val<'a>>; ROLES],
     /// Role fields whose value could not be converted (kept as attributes instead).
     pub(crate) invalid: [bool; ROLES],
+    /// A one-word Bloom filter of the attribute keys so far: a key whose bit is clear is
+    /// new, and needs no search for a duplicate.
+    seen: u64,
 }
 
 impl<'a> Parsed<'a> {
@@ -69,16 +72,27 @@ impl<'a> Parsed<'a> {
         self.attrs.clear();
         self.roles = Default::default();
         self.invalid = [false; ROLES];
+        self.seen = 0;
     }
 
     /// Adds an attribute; a key seen before takes the later value (as JSON parsers do
     /// with duplicate keys), so every key appears once.
     pub(crate) fn attr(&mut self, key: impl Into<Cow<'a, str>>, value: Val<'a>) {
         let key = key.into();
-        match self.attrs.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.attrs.push((key, value)),
+        let bytes = key.as_bytes();
+        let bit = 1u64
+            << ((bytes.len()
+                + 3 * usize::from(*bytes.first().unwrap_or(&0))
+                + 7 * usize::from(*bytes.last().unwrap_or(&0)))
+                % 64);
+        if self.seen & bit != 0
+            && let Some(slot) = self.attrs.iter_mut().find(|(k, _)| *k == key)
+        {
+            slot.1 = value;
+            return;
         }
+        self.seen |= bit;
+        self.attrs.push((key, value));
     }
 }
 
@@ -206,6 +220,27 @@ fn as_str<'v>(value: &'v Val<'_>) -> Option<&'v str> {
     }
 }
 
+/// The value of a hex digit, from a table: ids are decoded for most lines.
+fn hex_digit(digit: u8) -> Option<u8> {
+    const TABLE: [u8; 256] = {
+        let mut table = [0xff; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            table[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    let value = TABLE[usize::from(digit)];
+    (value != 0xff).then_some(value)
+}
+
 /// A trace id (N = 16) or span id (N = 8) written in hex. Ids shorter than N bytes
 /// (like the design documents' `a1b2c3d4e5f6`) are left-padded with zeros when `pad` is
 /// set; longer ones, text that is not hex, and the all-zero id (invalid in OpenTelemetry)
@@ -216,17 +251,17 @@ pub(crate) fn hex_id<const N: usize>(text: &str, pad: bool) -> Option<[u8; N]> {
         return None;
     }
     let mut id = [0u8; N];
-    // Fill from the end, two digits a byte, so that shorter ids are padded on the left.
-    let mut nibble = 2 * N;
-    for &digit in hex.iter().rev() {
-        let value = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            b'A'..=b'F' => digit - b'A' + 10,
-            _ => return None,
-        };
-        nibble -= 1;
-        id[nibble / 2] |= if nibble.is_multiple_of(2) { value << 4 } else { value };
+    // An odd digit count has a lone high digit; the digits end at the last byte, so that
+    // shorter ids are padded on the left.
+    let (lone, pairs) = hex.split_at(hex.len() % 2);
+    let mut at = N - hex.len().div_ceil(2);
+    if let [digit] = lone {
+        id[at] = hex_digit(*digit)?;
+        at += 1;
+    }
+    for pair in pairs.chunks_exact(2) {
+        id[at] = hex_digit(pair[0])? << 4 | hex_digit(pair[1])?;
+        at += 1;
     }
     (id != [0u8; N]).then_some(id)
 }

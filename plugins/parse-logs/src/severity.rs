@@ -82,7 +82,9 @@ pub(crate) enum SeveritySetting {
 /// Level text to severity number, compared without regard to ASCII case.
 #[derive(Clone, Debug)]
 pub(crate) struct SeverityMap {
-    entries: Vec<(String, i32)>,
+    /// The entries by the length of their name, so that a lookup (once a line) compares
+    /// one or two names rather than all of them.
+    by_len: Vec<Vec<(String, i32)>>,
 }
 
 impl SeverityMap {
@@ -118,13 +120,23 @@ impl SeverityMap {
                 None => entries.push((key, number)),
             }
         }
-        if errors.is_empty() { Ok(SeverityMap { entries }) } else { Err(errors) }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut by_len: Vec<Vec<(String, i32)>> = Vec::new();
+        for (name, number) in entries {
+            if by_len.len() <= name.len() {
+                by_len.resize_with(name.len() + 1, Vec::new);
+            }
+            by_len[name.len()].push((name, number));
+        }
+        Ok(SeverityMap { by_len })
     }
 
     /// The severity number of a level name, if the map knows it.
     pub(crate) fn lookup(&self, text: &str) -> Option<i32> {
         let text = text.trim();
-        self.entries.iter().find(|(k, _)| k.len() == text.len() && k.eq_ignore_ascii_case(text)).map(|&(_, n)| n)
+        self.by_len.get(text.len())?.iter().find(|(k, _)| k.eq_ignore_ascii_case(text)).map(|&(_, n)| n)
     }
 
     /// The severity number of a numeric level: its digits looked up as a name first (so

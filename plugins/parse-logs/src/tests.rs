@@ -433,3 +433,40 @@ fn cri_joining_can_be_turned_off() {
     let tags: Vec<_> = got.iter().map(|r| value(r, "logtag")).collect();
     assert_eq!(tags, [text("P"), text("F")]);
 }
+
+/// Timing, natively: `cargo test --release -p aegis-plugin-parse-logs -- --ignored --nocapture timing`
+/// (the benchmarks in `benches/plugins/parse_logs.rs` compare with the Wasm build).
+#[test]
+#[ignore]
+fn timing() {
+    let lines: Vec<String> = (0..1000u64)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":"2024-01-25T14:30:{:02}.{:03}Z","level":"info","service":"aegis-backend","message":"User created successfully for tenant acme-{:04}","trace_id":"{:016x}","user_id":"{:08x}-{:04x}","method":"POST","path":"/api/v1/users","status_code":201,"duration_ms":{}}}"#,
+                i % 60,
+                i % 1000,
+                i * 7 % 10_000,
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                i * 31,
+                i % 65_536,
+                i * 13 % 2000
+            )
+        })
+        .collect();
+    let mut records: Vec<PbRecord> = lines.iter().map(|l| record(l)).collect();
+    for r in &mut records {
+        r.attributes = vec![kv("log.file.path", "/var/log/aegis/backend.log")];
+    }
+    let input = request(vec![resource(vec![kv("host.name", "node-1")], records)]);
+    for config in [json!({"format": "json"})] {
+        let mut p = processor(config.clone());
+        let mut best = f64::MAX;
+        for _ in 0..50 {
+            let start = std::time::Instant::now();
+            let outcome = run_processor(&mut p, Signal::Logs, &input).unwrap();
+            best = best.min(start.elapsed().as_nanos() as f64 / 1000.0);
+            assert!(matches!(outcome, Outcome::Replaced(_)));
+        }
+        println!("{config}: {best:.0} ns/record");
+    }
+}

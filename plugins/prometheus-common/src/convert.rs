@@ -189,14 +189,11 @@ pub struct Converter {
     buckets: Buckets,
 }
 
-/// A label while a point's labels are gathered: where it came from decides who wins when
-/// two have the same name.
+/// An attribute while a point's labels are gathered.
 #[derive(Clone, Debug)]
 struct Entry<'a> {
     name: Cow<'a, str>,
     value: Cow<'a, str>,
-    /// 0: a point attribute; 1: from the resource, scope or exporter, which wins.
-    origin: u8,
     /// The attribute key before sanitizing: values of keys that sanitize alike are joined
     /// in the order of these keys.
     key: &'a str,
@@ -252,31 +249,24 @@ impl Converter {
     fn resource(&mut self, resource_metrics: ResourceMetrics<'_>, now: u64, visitor: &mut impl Visitor) {
         let resource = resource_metrics.resource();
         let owned = resource_labels(&resource, &self.options, true);
-        // The points borrow the resource's labels (`job` may be made here), never copy them.
-        let mut base: Vec<Entry<'_>> = owned
-            .iter()
-            .map(|e| Entry {
-                name: Cow::Borrowed(&e.name),
-                value: Cow::Borrowed(&e.value),
-                origin: e.origin,
-                key: e.key,
-            })
-            .collect();
         let mut labels: Vec<Label<'_>> = Vec::with_capacity(16);
         let mut entries: Vec<Entry<'_>> = Vec::with_capacity(16);
         let (labels, entries) = (&mut labels, &mut entries);
-        let resource_len = base.len();
+        let mut base: Vec<Label<'_>> = Vec::with_capacity(owned.len() + 2);
         let mut newest = 0i64;
         for scope_metrics in resource_metrics.scope_metrics() {
-            base.truncate(resource_len);
+            // The points borrow these labels (`job` may be made above), never copy them.
+            base.clear();
+            base.extend(owned.iter().map(|(n, v)| (Cow::Borrowed(n.as_ref()), Cow::Borrowed(v.as_ref()))));
             if self.options.scope_labels {
                 let scope = scope_metrics.scope();
                 for (name, value) in [("otel_scope_name", scope.name()), ("otel_scope_version", scope.version())] {
-                    if !value.is_empty() {
-                        base.push(Entry { name: name.into(), value: value.into(), origin: 1, key: name });
+                    if !value.is_empty() && !base.iter().any(|(n, _)| n == name) {
+                        base.push((name.into(), value.into()));
                     }
                 }
             }
+            base.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for metric in scope_metrics.metrics() {
                 self.metric(&metric, &base, now, visitor, labels, entries, &mut newest);
             }
@@ -290,7 +280,7 @@ impl Converter {
     fn metric<'a>(
         &mut self,
         metric: &Metric<'a>,
-        base: &[Entry<'a>],
+        base: &[Label<'a>],
         now: u64,
         visitor: &mut impl Visitor,
         labels: &mut Vec<Label<'a>>,
@@ -450,15 +440,16 @@ impl Converter {
             if let Some(name) = naming::sanitize_label_name(key) {
                 let value = value_text(&value);
                 if !value.is_empty() {
-                    entries.push(Entry { name, value, origin: 0, key });
+                    entries.push(Entry { name, value, key });
                 }
             }
         }
         if entries.is_empty() {
             return;
         }
-        entries.extend(resource_labels(resource, &self.options, false));
-        merge_entries(entries, labels);
+        let mut base = resource_labels(resource, &self.options, false);
+        base.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        merge_labels(entries, &base, labels);
         let family =
             Family { name: "target_info", kind: FamilyKind::Info, help: "Target metadata", unit: "", total: false };
         visitor.family(&family);
@@ -495,9 +486,9 @@ fn resources(request: &[u8]) -> Result<Vec<&[u8]>, Error> {
 }
 
 /// The labels every point of a resource gets: `job`, `instance`, promoted resource
-/// attributes (when `promote`) and external labels.
-fn resource_labels<'a>(resource: &Resource<'a>, options: &Options, promote: bool) -> Vec<Entry<'a>> {
-    let mut out = Vec::new();
+/// attributes (when `promote`) and external labels, each name once.
+fn resource_labels<'a>(resource: &Resource<'a>, options: &Options, promote: bool) -> Vec<Label<'a>> {
+    let mut out: Vec<Label<'a>> = Vec::new();
     let service = resource.attribute(SERVICE_NAME).map(|v| value_text(&v)).filter(|v| !v.is_empty());
     let namespace = resource.attribute(SERVICE_NAMESPACE).map(|v| value_text(&v)).filter(|v| !v.is_empty());
     let job = match (namespace, service) {
@@ -506,37 +497,32 @@ fn resource_labels<'a>(resource: &Resource<'a>, options: &Options, promote: bool
         _ => None,
     };
     if let Some(job) = job {
-        out.push(Entry { name: "job".into(), value: job, origin: 1, key: "job" });
+        out.push(("job".into(), job));
     }
     if let Some(instance) = resource.attribute(SERVICE_INSTANCE).map(|v| value_text(&v)).filter(|v| !v.is_empty()) {
-        out.push(Entry { name: "instance".into(), value: instance, origin: 1, key: "instance" });
+        out.push(("instance".into(), instance));
     }
     let promoted = if promote { options.promote_resource_attributes.as_slice() } else { &[] };
     for key in promoted {
         if let (Some(value), Some(name)) = (resource.attribute(key), naming::sanitize_label_name(key)) {
             let value = value_text(&value);
-            if !value.is_empty() && !out.iter().any(|e| e.name == name) {
-                out.push(Entry {
-                    name: Cow::Owned(name.into_owned()),
-                    value: Cow::Owned(value.into_owned()),
-                    origin: 1,
-                    key: "",
-                });
+            if !value.is_empty() && !out.iter().any(|(n, _)| *n == name) {
+                out.push((Cow::Owned(name.into_owned()), value));
             }
         }
     }
     for (name, value) in &options.external_labels {
-        if !out.iter().any(|e| e.name == name.as_str()) {
-            out.push(Entry { name: Cow::Owned(name.clone()), value: Cow::Owned(value.clone()), origin: 1, key: "" });
+        if !out.iter().any(|(n, _)| n == name.as_str()) {
+            out.push((Cow::Owned(name.clone()), Cow::Owned(value.clone())));
         }
     }
     out
 }
 
-/// A point's labels: its attributes (sanitized, without `reserved`) and `base`, merged.
+/// A point's labels: its attributes (sanitized, without `reserved`) merged with `base`.
 fn point_labels<'a>(
     point: &DataPoint<'a>,
-    base: &[Entry<'a>],
+    base: &[Label<'a>],
     reserved: &str,
     entries: &mut Vec<Entry<'a>>,
     labels: &mut Vec<Label<'a>>,
@@ -549,34 +535,46 @@ fn point_labels<'a>(
         }
         let value = value_text(&value);
         if !value.is_empty() {
-            entries.push(Entry { name, value, origin: 0, key });
+            entries.push(Entry { name, value, key });
         }
     }
-    entries.extend_from_slice(base);
-    merge_entries(entries, labels);
+    merge_labels(entries, base, labels);
 }
 
-/// Sorts `entries` by name into `labels`; of entries with one name, the resource's wins,
-/// and attributes that sanitize to the same name have their values joined with `;`.
-fn merge_entries<'a>(entries: &mut [Entry<'a>], labels: &mut Vec<Label<'a>>) {
+/// Merges attributes with `base` (sorted by name, each name once) into `labels`, sorted by
+/// name. A base label wins over attributes of its name; attributes that sanitize to the
+/// same name have their values joined with `;`. Most senders keep attributes sorted, so
+/// they are sorted here only when they are not.
+fn merge_labels<'a>(entries: &mut [Entry<'a>], base: &[Label<'a>], labels: &mut Vec<Label<'a>>) {
     labels.clear();
-    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name).then(b.origin.cmp(&a.origin)).then(a.key.cmp(b.key)));
-    let mut i = 0;
+    let order = |a: &Entry<'_>, b: &Entry<'_>| a.name.cmp(&b.name).then(a.key.cmp(b.key));
+    if !entries.is_sorted_by(|a, b| order(a, b).is_le()) {
+        entries.sort_unstable_by(order);
+    }
+    let (mut i, mut j) = (0, 0);
     while i < entries.len() {
-        let mut j = i + 1;
-        while j < entries.len() && entries[j].name == entries[i].name {
+        let mut end = i + 1;
+        while end < entries.len() && entries[end].name == entries[i].name {
+            end += 1;
+        }
+        while j < base.len() && base[j].0 < entries[i].name {
+            labels.push(base[j].clone());
             j += 1;
         }
-        // Taken rather than cloned: the entries are cleared before they are used again.
-        if j == i + 1 || entries[i].origin == 1 {
-            let first = &mut entries[i];
-            labels.push((std::mem::take(&mut first.name), std::mem::take(&mut first.value)));
+        if j < base.len() && base[j].0 == entries[i].name {
+            labels.push(base[j].clone());
+            j += 1;
+        } else if end == i + 1 {
+            // Taken rather than cloned: the entries are cleared before they are used again.
+            let entry = &mut entries[i];
+            labels.push((std::mem::take(&mut entry.name), std::mem::take(&mut entry.value)));
         } else {
-            let joined = entries[i..j].iter().map(|e| e.value.as_ref()).collect::<Vec<_>>().join(";");
+            let joined = entries[i..end].iter().map(|e| e.value.as_ref()).collect::<Vec<_>>().join(";");
             labels.push((std::mem::take(&mut entries[i].name), Cow::Owned(joined)));
         }
-        i = j;
+        i = end;
     }
+    labels.extend_from_slice(&base[j..]);
 }
 
 /// The series key of a point: the family's name and kind, then every label, each

@@ -38,6 +38,7 @@
 mod eval;
 mod lex;
 mod parse;
+mod scan;
 #[cfg(test)]
 mod tests;
 

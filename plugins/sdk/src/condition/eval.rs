@@ -9,6 +9,19 @@ use aegis_wire::{AnyValue, DataPointMut, LogRecordMut, Metric, MetricKind, Metri
 use super::MetricFields;
 use super::lex::CmpOp;
 use super::parse::{Check, Expr, Lit, Path};
+use super::scan;
+
+/// Field numbers of the fields read with [`scan`].
+const LOG_SEVERITY_NUMBER: u32 = 2;
+const SPAN_KIND: u32 = 6;
+const LOG_ATTRIBUTES: u32 = 6;
+const SPAN_ATTRIBUTES: u32 = 9;
+const RESOURCE_ATTRIBUTES: u32 = 1;
+
+/// Attribute `key` of `message`, looked up key first.
+fn attribute<'a>(message: &'a [u8], number: u32, key: &str) -> Val<'a> {
+    any(scan::attribute(message, number, key).map(AnyValue::new))
+}
 
 /// A field's value as a test sees it.
 #[derive(Clone, Copy, Debug)]
@@ -160,7 +173,7 @@ pub(crate) fn metric_type(kind: Option<MetricKind>) -> Val<'static> {
 /// The fields every item has: its resource and scope.
 fn common<'a>(path: &Path, resource: Resource<'a>, scope_name: &'a str, scope_version: &'a str) -> Val<'a> {
     match path {
-        Path::ResourceAttribute(key) => any(resource.attribute(key)),
+        Path::ResourceAttribute(key) => attribute(resource.bytes(), RESOURCE_ATTRIBUTES, key),
         Path::ScopeName => text(scope_name),
         Path::ScopeVersion => text(scope_version),
         _ => Val::Missing,
@@ -171,13 +184,16 @@ impl Subject for LogRecordMut<'_> {
     fn get(&self, path: &Path) -> Val<'_> {
         let view = self.view();
         match path {
-            Path::Severity => nonzero(i64::from(view.severity_number())),
+            // Read as the view would (an int32), with the leaner lookup.
+            Path::Severity => {
+                nonzero(scan::last_varint(view.bytes(), LOG_SEVERITY_NUMBER).map_or(0, |v| i64::from(v as i32)))
+            }
             Path::SeverityText => text(view.severity_text()),
             Path::Body => any(view.body()),
             Path::EventName => text(view.event_name()),
             Path::TraceId => id(view.trace_id()),
             Path::SpanId => id(view.span_id()),
-            Path::Attribute(key) => any(self.attribute(key)),
+            Path::Attribute(key) => attribute(view.bytes(), LOG_ATTRIBUTES, key),
             _ => {
                 let scope = self.scope();
                 common(path, self.resource(), scope.name(), scope.version())
@@ -191,7 +207,7 @@ impl Subject for SpanMut<'_> {
         let view = self.view();
         match path {
             Path::Name => text(view.name()),
-            Path::Kind => nonzero(i64::from(view.kind())),
+            Path::Kind => nonzero(scan::last_varint(view.bytes(), SPAN_KIND).map_or(0, |v| i64::from(v as i32))),
             // Unset is a status of its own (code 0), so a status is never missing.
             Path::Status => Val::Int(i64::from(view.status().code())),
             Path::StatusMessage => text(view.status().message()),
@@ -207,7 +223,7 @@ impl Subject for SpanMut<'_> {
             Path::SpanId => id(view.span_id()),
             Path::ParentSpanId => id(view.parent_span_id()),
             Path::TraceState => text(view.trace_state()),
-            Path::Attribute(key) => any(self.attribute(key)),
+            Path::Attribute(key) => attribute(view.bytes(), SPAN_ATTRIBUTES, key),
             _ => {
                 let scope = self.scope();
                 common(path, self.resource(), scope.name(), scope.version())
@@ -248,7 +264,10 @@ impl<M: MetricFields + ?Sized> Subject for Point<'_, '_, '_, M> {
             return value;
         }
         match path {
-            Path::Attribute(key) => any(self.point.attribute(key)),
+            Path::Attribute(key) => {
+                let view = self.point.view();
+                attribute(view.bytes(), view.kind().attributes_field(), key)
+            }
             _ => {
                 let scope = self.point.scope();
                 common(path, self.point.resource(), scope.name(), scope.version())
@@ -260,7 +279,7 @@ impl<M: MetricFields + ?Sized> Subject for Point<'_, '_, '_, M> {
 impl Subject for Resource<'_> {
     fn get(&self, path: &Path) -> Val<'_> {
         match path {
-            Path::ResourceAttribute(key) => any(self.attribute(key)),
+            Path::ResourceAttribute(key) => attribute(self.bytes(), RESOURCE_ATTRIBUTES, key),
             _ => Val::Missing,
         }
     }
