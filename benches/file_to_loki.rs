@@ -22,7 +22,8 @@ fn main() {
         let address = listener.local_addr().unwrap();
         let app = axum::Router::new().route(
             "/loki/api/v1/push",
-            axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
+            // Read the whole body, as Loki does, before answering.
+            axum::routing::post(|_body: axum::body::Bytes| async { axum::http::StatusCode::NO_CONTENT }),
         );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         address

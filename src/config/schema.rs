@@ -141,7 +141,7 @@ fn default_memory() -> ByteSize {
 }
 
 fn default_timeout() -> Duration {
-    Duration::from_millis(100)
+    Duration::from_millis(500)
 }
 
 /// What happens to a batch when a plugin fails on it.

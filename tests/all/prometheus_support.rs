@@ -78,7 +78,7 @@ impl PrometheusServer {
 
     /// Its base URL, e.g. `http://127.0.0.1:41234`.
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.address())
     }
 
     /// What it logged so far.

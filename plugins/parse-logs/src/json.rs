@@ -1,6 +1,12 @@
-//! `format = "json"`: one JSON object a line. The object is read with serde_json
-//! straight into the line's fields: strings without escapes stay borrowed from the line,
-//! and no `serde_json::Value` tree is built.
+//! `format = "json"`: one JSON object a line, read straight into the line's fields:
+//! strings without escapes stay borrowed from the line, and no `serde_json::Value` tree
+//! is built.
+//!
+//! Most log lines are a flat object of plain strings and integers. A small scanner reads
+//! that shape without serde's machinery (the line's time goes mostly to this), handing
+//! every other value (nested objects, arrays, escapes, fractions) to serde_json where it
+//! starts. Whatever the scanner does not expect sends the whole line to serde_json, so
+//! that what is accepted, and every error message, is serde_json's.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,9 +18,130 @@ use crate::value::Val;
 
 /// Parses one line into `line`; the error says what serde_json found wrong, and where.
 pub(crate) fn parse<'a>(text: &'a str, mapping: &Mapping, line: &mut Parsed<'a>) -> Result<(), String> {
+    if scan(text, mapping, line).is_some() {
+        return Ok(());
+    }
+    line.clear();
+    parse_with_serde(text, mapping, line)
+}
+
+/// Parses one line with serde_json alone.
+fn parse_with_serde<'a>(text: &'a str, mapping: &Mapping, line: &mut Parsed<'a>) -> Result<(), String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let result = (&mut de).deserialize_map(Object { mapping, line }).and_then(|()| de.end());
     result.map_err(|e| format!("json: {e}"))
+}
+
+/// The fast path: `None` when the line is not of the shape it reads (or not JSON).
+fn scan<'a>(text: &'a str, mapping: &Mapping, line: &mut Parsed<'a>) -> Option<()> {
+    let bytes = text.as_bytes();
+    let mut pos = skip_space(bytes, 0);
+    if bytes.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_space(bytes, pos + 1);
+    if bytes.get(pos) == Some(&b'}') {
+        return (skip_space(bytes, pos + 1) == bytes.len()).then_some(());
+    }
+    loop {
+        // A key without escapes, then `:`.
+        if bytes.get(pos) != Some(&b'"') {
+            return None;
+        }
+        let start = pos + 1;
+        let end = start + special(&bytes[start..])?;
+        if bytes[end] != b'"' {
+            return None;
+        }
+        // Every offset here is at an ASCII byte, so the slices are whole UTF-8.
+        let key = &text[start..end];
+        pos = skip_space(bytes, end + 1);
+        if bytes.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_space(bytes, pos + 1);
+        let (value, next) = value(text, pos)?;
+        mapping.push(line, Cow::Borrowed(key), value);
+        pos = skip_space(bytes, next);
+        match bytes.get(pos) {
+            Some(b',') => pos = skip_space(bytes, pos + 1),
+            Some(b'}') => return (skip_space(bytes, pos + 1) == bytes.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// One value at `text[pos]` and the offset after it.
+fn value(text: &str, pos: usize) -> Option<(Val<'_>, usize)> {
+    let bytes = text.as_bytes();
+    match *bytes.get(pos)? {
+        b'"' => {
+            let start = pos + 1;
+            let end = start + special(&bytes[start..])?;
+            match bytes[end] {
+                b'"' => Some((Val::str(&text[start..end]), end + 1)),
+                b'\\' => by_serde(text, pos),
+                _ => None, // a control character: an error, told by serde_json
+            }
+        }
+        b'0'..=b'9' => {
+            let end = pos + bytes[pos..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let digits = &bytes[pos..end];
+            if digits.len() > 1 && digits[0] == b'0' {
+                return None;
+            }
+            if matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) || digits.len() > 18 {
+                return by_serde(text, pos);
+            }
+            let n = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+            Some((Val::Int(n), end))
+        }
+        b't' if bytes[pos..].starts_with(b"true") => Some((Val::Bool(true), pos + 4)),
+        b'f' if bytes[pos..].starts_with(b"false") => Some((Val::Bool(false), pos + 5)),
+        b'n' if bytes[pos..].starts_with(b"null") => Some((Val::Null, pos + 4)),
+        b'{' | b'[' | b'-' => by_serde(text, pos),
+        _ => None,
+    }
+}
+
+/// One value read by serde_json from `text[pos]`, and the offset after it.
+fn by_serde(text: &str, pos: usize) -> Option<(Val<'_>, usize)> {
+    let mut values = serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Val<'_>>();
+    let value = values.next()?.ok()?;
+    Some((value, pos + values.byte_offset()))
+}
+
+/// The offset after JSON whitespace from `pos`.
+fn skip_space(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The offset of the first `"`, `\` or control character, eight bytes at a time (the
+/// lowest flagged byte of each word is exact: a false flag can only follow a true one).
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
 }
 
 /// The top-level object: each field goes to the mapping as it is read.
@@ -271,6 +398,68 @@ mod tests {
         for (text, want) in cases {
             let mut line = Parsed::default();
             assert_eq!(parse(text, &m, &mut line).unwrap_err(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_scanner_reads_exactly_what_serde_json_reads() {
+        let m = mapping(Nested::KvList);
+        let lines = [
+            r#"{"timestamp":"2024-01-25T14:30:45.123Z","level":"info","message":"ok","status":201,"ok":true,"none":null}"#,
+            " \t{ \"a\" :\r\n \"b\" , \"c\":0 }  ",
+            r#"{}"#,
+            r#"{"escaped": "a\"b", "float": 1.5, "exp": 1e3, "neg": -4, "negzero": -0, "big": 123456789012345678901}"#,
+            r#"{"max": 999999999999999999, "i64max": 9223372036854775807, "nested": {"a": [1, {"b": null}]}, "list": []}"#,
+            r#"{"dup": 1, "dup": "two", "level": "warn", "level": "error"}"#,
+            r#"{"emoji": "🚀 日本語 é", "key with spaces": "v"}"#,
+            r#"{"a": "\u00e9"}"#,
+            // Not JSON, or not an object: serde_json's errors.
+            r#"{"a": 01}"#,
+            r#"{"a": 1,}"#,
+            r#"{"a": 1 "b": 2}"#,
+            r#"{"a": tru}"#,
+            r#"{"a": truex}"#,
+            r#"{"a": 12x}"#,
+            r#"{"a\"b": 1}"#,
+            "{\"a\": \"tab\there\"}",
+            r#"{"a": 1}}"#,
+            r#"{"a"}"#,
+            r#"{"a": }"#,
+            r#"{"a": "unterminated}"#,
+            r#"{"a": [1, 2}"#,
+            r#"[1]"#,
+            r#""text""#,
+            "",
+            "   ",
+        ];
+        for text in lines {
+            let mut fast = Parsed::default();
+            let mut slow = Parsed::default();
+            let fast_result = parse(text, &m, &mut fast);
+            let slow_result = parse_with_serde(text, &m, &mut slow);
+            assert_eq!(fast_result, slow_result, "{text}");
+            assert_eq!(fast.attrs, slow.attrs, "{text}");
+            assert_eq!(fast.roles, slow.roles, "{text}");
+        }
+        // The scanner does take the usual line itself.
+        let mut line = Parsed::default();
+        assert!(scan(lines[0], &m, &mut line).is_some());
+        assert!(matches!(line.roles[2], Some(Val::Str(Cow::Borrowed("ok")))));
+    }
+
+    #[test]
+    fn the_special_byte_search_finds_the_first_quote_backslash_or_control_byte() {
+        for (text, want) in [
+            ("", None),
+            ("abc", None),
+            ("abcdefghij\"", Some(10)),
+            ("abcdefgh\\ij\"", Some(8)),
+            ("ab\u{1}cdefghij", Some(2)),
+            ("é日本語🚀xxxx\"", Some(19)),
+            ("\"\"", Some(0)),
+            ("0123456\u{7f}\"", Some(8)),
+        ] {
+            assert_eq!(special(text.as_bytes()), want, "{text:?}");
         }
     }
 

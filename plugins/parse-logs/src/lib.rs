@@ -15,6 +15,7 @@ mod line;
 mod logfmt;
 mod partial;
 mod pattern;
+mod rebuild;
 mod reframe;
 mod severity;
 mod syslog;
@@ -22,17 +23,18 @@ mod time;
 mod value;
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use aegis_plugin_sdk::LogRecord;
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::ResourceLogs;
+use aegis_plugin_sdk::wire::{ResourceLogs, ScopeLogs};
 
 use config::{Format, OnFailure, Settings, Source};
 use line::{Parsed, ROLE_KEYS, ROLES};
 use partial::{Partials, Pending};
-use reframe::ScopePart;
+use rebuild::{Extra, Out};
 use time::Clock;
-use value::{Val, put_key_value_payload};
+use value::Val;
 
 /// The processor: the checked settings, and the CRI partial lines held between batches.
 /// Public so that the benchmarks can run the same logic natively.
@@ -104,39 +106,46 @@ impl Counts {
     }
 }
 
-/// What became of a record, for deciding its resource's `service.name`.
+/// What became of a record.
 enum Fate<'x> {
-    /// The record stays, naming this service (or none).
-    Stays(Option<Cow<'x, str>>),
-    /// The record was removed (dropped, or held as a CRI piece).
+    /// It passes as it came (it had no text, or it did not parse and gets no tag).
+    Unchanged,
+    /// It was written anew into the arena, naming this service (or none).
+    Rebuilt(Range<usize>, Option<Cow<'x, str>>),
+    /// It leaves the batch (dropped, or held as a CRI piece).
     Removed,
-}
-
-/// Records that move to a copy of their resource with another `service.name`.
-struct Move {
-    resource: usize,
-    service: String,
-    /// (scope index within the resource, the records' payloads)
-    scopes: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 /// Where a record sits, for CRI pieces that may have to be emitted on their own.
 #[derive(Clone, Copy)]
 struct Place<'a> {
     resource: ResourceLogs<'a>,
-    scope: usize,
+    scope: ScopeLogs<'a>,
+}
+
+/// Buffers reused from record to record.
+struct Work<'x> {
+    line: Parsed<'x>,
+    /// The batch's rebuilt records.
+    arena: Vec<u8>,
+    /// Which parsed attributes a rebuilt record already has.
+    done: Vec<bool>,
+    /// The records of the resource at hand.
+    outs: Vec<Out<'x>>,
+    /// Resources to add to the batch.
+    added: Vec<Vec<u8>>,
 }
 
 impl ParseLogs {
-    /// Parses every record of the batch.
+    /// Parses every record of the batch. A resource none of whose records changed stays
+    /// as it is; the others are written anew (see [`rebuild`]) after the batch's others.
     fn run<'a>(&mut self, logs: &mut Logs<'a>) -> Counts {
         let ParseLogs { settings, partials, wall_clock, monotonic_clock } = self;
         let settings: &Settings = settings;
         let mut counts = Counts::default();
         let mut clock = Clock::new(*wall_clock);
-        let resources: Vec<ResourceLogs<'a>> = logs.resource_logs().collect();
-        let originals: Vec<LogRecord<'a>> = logs.records().collect();
-        let mut work = Work { line: Parsed::default(), keys: Vec::new(), scratch: Vec::new(), added: Vec::new() };
+        let mut work =
+            Work { line: Parsed::default(), arena: Vec::new(), done: Vec::new(), outs: Vec::new(), added: Vec::new() };
         if let Some(joining) = &settings.joining
             && !partials.is_empty()
         {
@@ -145,114 +154,105 @@ impl ParseLogs {
                 counts.flushed += 1;
             }
         }
-        let mut moves: Vec<Move> = Vec::new();
-        let mut next = 0;
-        for (r, mut resource) in logs.resource_logs_mut().enumerate() {
-            let view = resources.get(r).copied().unwrap_or_default();
-            let mut fates: Vec<Fate<'_>> = Vec::new();
-            for (s, mut scope) in resource.scope_logs_mut().enumerate() {
-                for mut record in scope.records_mut() {
-                    let original = originals.get(next).copied().unwrap_or_default();
-                    next += 1;
-                    let place = Place { resource: view, scope: s };
+        let resources: Vec<ResourceLogs<'a>> = logs.resource_logs().collect();
+        let mut rewritten = vec![false; resources.len()];
+        let mut replacements = Vec::new();
+        for (r, resource) in resources.iter().enumerate() {
+            let scopes: Vec<ScopeLogs<'a>> = resource.scope_logs().collect();
+            work.outs.clear();
+            work.arena.clear();
+            let mut changed = false;
+            for (s, scope) in scopes.iter().enumerate() {
+                for original in scope.log_records() {
+                    let place = Place { resource: *resource, scope: *scope };
                     let fate = process_record(
                         settings,
                         partials,
                         *monotonic_clock,
-                        &mut record,
                         original,
                         place,
                         &mut work,
                         &mut clock,
                         &mut counts,
                     );
-                    fates.push(fate);
-                }
-            }
-
-            // The resource's service: what it came with; else, when every record that
-            // stays names one, the first record's (set on the resource in place).
-            let own = view.resource().attribute("service.name").and_then(|v| v.as_str());
-            let target: Option<Cow<'_, str>> = match own {
-                Some(own) => Some(Cow::Borrowed(own)),
-                None => {
-                    let mut staying = fates.iter().filter_map(|f| match f {
-                        Fate::Stays(service) => Some(service),
-                        Fate::Removed => None,
-                    });
-                    match staying.next() {
-                        Some(Some(first)) if staying.all(Option::is_some) => {
-                            resource.set_attribute("service.name", first.as_ref());
-                            Some(first.clone())
+                    let (rebuilt, service) = match fate {
+                        Fate::Unchanged => (None, None),
+                        Fate::Rebuilt(range, service) => (Some(range), service),
+                        Fate::Removed => {
+                            changed = true;
+                            continue;
                         }
-                        _ => None,
-                    }
+                    };
+                    changed |= rebuilt.is_some();
+                    work.outs.push(Out { scope: s, original: original.bytes(), rebuilt, service });
                 }
-            };
-            // Records naming another service move to a copy of the resource with theirs.
-            let moves_out = |f: &Fate<'_>| matches!(f, Fate::Stays(Some(s)) if Some(s) != target.as_ref());
-            if !fates.iter().any(moves_out) {
-                continue;
             }
-            let mut k = 0;
-            for (s, mut scope) in resource.scope_logs_mut().enumerate() {
-                for mut record in scope.records_mut() {
-                    if let Some(fate @ Fate::Stays(Some(service))) = fates.get(k)
-                        && moves_out(fate)
-                    {
-                        let bytes = record.view().bytes().to_vec();
-                        record.remove();
-                        add_move(&mut moves, r, service, s, bytes);
-                    }
-                    k += 1;
+            if changed {
+                rewritten[r] = true;
+                rewrite(resource, &scopes, &work.outs, &work.arena, &mut replacements);
+            }
+        }
+        if rewritten.contains(&true) {
+            for (mut resource, rewritten) in logs.resource_logs_mut().zip(rewritten) {
+                if rewritten {
+                    resource.remove();
                 }
             }
         }
-        for m in &moves {
-            let view = resources.get(m.resource).copied().unwrap_or_default();
-            let scopes: Vec<_> = view.scope_logs().collect();
-            let resource = reframe::resource_with_service(view.resource().bytes(), &m.service);
-            let parts: Vec<ScopePart<'_>> = m
-                .scopes
-                .iter()
-                .map(|(s, records)| {
-                    let scope = scopes.get(*s).copied().unwrap_or_default();
-                    ScopePart { scope: scope.scope().bytes(), schema_url: scope.schema_url(), records }
-                })
-                .collect();
-            logs.push_resource_logs(reframe::resource_logs(&resource, view.schema_url(), &parts));
-        }
-        for added in work.added {
-            logs.push_resource_logs(added);
+        for payload in replacements.into_iter().chain(work.added) {
+            logs.push_resource_logs(payload);
         }
         counts
     }
 }
 
-fn add_move(moves: &mut Vec<Move>, resource: usize, service: &str, scope: usize, record: Vec<u8>) {
-    let index = match moves.iter().position(|m| m.resource == resource && m.service == service) {
-        Some(index) => index,
-        None => {
-            moves.push(Move { resource, service: service.to_owned(), scopes: Vec::new() });
-            moves.len() - 1
-        }
+/// Writes a resource whose records changed, once per service they name:
+///
+/// - a resource that came with a `service.name` keeps it, and so do its records that name
+///   none or the same;
+/// - a resource without one takes the first record's service when every record names one;
+/// - every other record goes to a copy of the resource with its own service.
+///
+/// Copies follow in the order their services first appear; a resource left without
+/// records is not written.
+fn rewrite(
+    resource: &ResourceLogs<'_>,
+    scopes: &[ScopeLogs<'_>],
+    outs: &[Out<'_>],
+    arena: &[u8],
+    into: &mut Vec<Vec<u8>>,
+) {
+    let header = resource.resource();
+    let own = header.attribute("service.name").and_then(|v| v.as_str());
+    let inferred = match (own, outs.first()) {
+        (None, Some(first)) if outs.iter().all(|o| o.service.is_some()) => first.service.as_deref(),
+        _ => None,
     };
-    let scopes = &mut moves[index].scopes;
-    match scopes.iter_mut().find(|(s, _)| *s == scope) {
-        Some((_, records)) => records.push(record),
-        None => scopes.push((scope, vec![record])),
+    let target = own.or(inferred);
+    let stays = |o: &Out<'_>| o.service.is_none() || o.service.as_deref() == target;
+    if outs.iter().any(stays) {
+        let renamed;
+        let bytes = match inferred {
+            Some(service) => {
+                renamed = reframe::resource_with_service(header.bytes(), service);
+                &renamed[..]
+            }
+            None => header.bytes(),
+        };
+        into.push(rebuild::resource(resource, scopes, bytes, outs, |i| stays(&outs[i]), arena));
     }
-}
-
-/// Buffers reused from record to record.
-struct Work<'x> {
-    line: Parsed<'x>,
-    /// The attribute keys the record came with.
-    keys: Vec<&'x str>,
-    /// One encoded attribute at a time.
-    scratch: Vec<u8>,
-    /// Resources to add to the batch (CRI pieces emitted on their own).
-    added: Vec<Vec<u8>>,
+    let mut services: Vec<&str> = Vec::new();
+    for o in outs.iter().filter(|o| !stays(o)) {
+        let service = o.service.as_deref().unwrap_or_default();
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    for service in services {
+        let bytes = reframe::resource_with_service(header.bytes(), service);
+        let member = |i: usize| !stays(&outs[i]) && outs[i].service.as_deref() == Some(service);
+        into.push(rebuild::resource(resource, scopes, &bytes, outs, member, arena));
+    }
 }
 
 /// The text a record holds where the config says to look: a string (or UTF-8 bytes).
@@ -268,13 +268,12 @@ fn source_text<'a>(record: &LogRecord<'a>, source: &Source) -> Option<&'a str> {
     }
 }
 
-/// Parses one record and applies what came of it.
+/// Parses one record and writes what came of it.
 #[allow(clippy::too_many_arguments)]
 fn process_record<'x>(
     settings: &'x Settings,
     partials: &mut Partials,
     monotonic_clock: fn() -> u64,
-    record: &mut LogRecordMut<'_>,
     original: LogRecord<'x>,
     place: Place<'x>,
     work: &mut Work<'x>,
@@ -283,7 +282,7 @@ fn process_record<'x>(
 ) -> Fate<'x> {
     let Some(raw) = source_text(&original, &settings.source) else {
         counts.skipped += 1;
-        return Fate::Stays(None);
+        return Fate::Unchanged;
     };
     let text = raw.trim_end_matches(['\n', '\r']);
     let line = &mut work.line;
@@ -301,26 +300,22 @@ fn process_record<'x>(
             Ok(true) => {
                 // A piece held for the rest of its line.
                 counts.parsed += 1;
-                record.remove();
                 return Fate::Removed;
             }
             Ok(false) => Ok(()),
             Err(e) => Err(e),
         },
     };
-    let line = &mut work.line;
+    let Work { line, arena, done, .. } = work;
     if let Err(reason) = result {
         counts.failed += 1;
-        return match settings.on_failure {
-            OnFailure::Drop => {
-                record.remove();
-                Fate::Removed
-            }
-            OnFailure::Pass => {
-                if let Some(key) = &settings.error_attribute {
-                    record.set_attribute(key, reason.as_str());
-                }
-                Fate::Stays(None)
+        return match (settings.on_failure, &settings.error_attribute) {
+            (OnFailure::Drop, _) => Fate::Removed,
+            (OnFailure::Pass, None) => Fate::Unchanged,
+            (OnFailure::Pass, Some(key)) => {
+                line.clear();
+                let extra = Extra { remove: None, set: Some((key, &reason)) };
+                Fate::Rebuilt(rebuild::record(arena, original.bytes(), line, extra, done), None)
             }
         };
     }
@@ -328,59 +323,15 @@ fn process_record<'x>(
     for (count, invalid) in counts.invalid.iter_mut().zip(line.invalid) {
         *count += u64::from(invalid);
     }
-    apply(settings, record, line, &original, raw, &mut work.keys, &mut work.scratch);
-    Fate::Stays(line.service.take())
-}
-
-/// Writes a parsed line into its record. The body goes first, so that the edits after
-/// it work on a record without the (usually largest) original text.
-fn apply<'x>(
-    settings: &Settings,
-    record: &mut LogRecordMut<'_>,
-    line: &Parsed<'x>,
-    original: &LogRecord<'x>,
-    raw: &str,
-    keys: &mut Vec<&'x str>,
-    scratch: &mut Vec<u8>,
-) {
-    if let Some(body) = &line.body {
-        record.set_body(body);
-    }
-    if let Some(time) = line.time {
-        record.set_time_unix_nano(time);
-    }
-    if let Some((number, text)) = &line.severity {
-        // An unknown level keeps its text and leaves the number as it was.
-        if *number != 0 {
-            record.set_severity_number(*number);
-        }
-        record.set_severity_text(text);
-    }
-    if let Some(id) = &line.trace_id {
-        record.set_trace_id(id);
-    }
-    if let Some(id) = &line.span_id {
-        record.set_span_id(id);
-    }
-    if let Source::Attribute(key) = &settings.source {
-        record.remove_attribute(key);
-    }
-    // Appending is one copy; only keys the record already had need the search that
-    // replacing in place takes.
-    keys.clear();
-    keys.extend(original.attributes().map(|(key, _)| key));
-    for (key, value) in &line.attrs {
-        if keys.contains(&&**key) {
-            record.set_attribute(key, value);
-        } else {
-            scratch.clear();
-            put_key_value_payload(scratch, key, value);
-            record.message_mut().push_len(6, scratch);
-        }
-    }
-    if let Some(key) = &settings.original_attribute {
-        record.set_attribute(key, raw);
-    }
+    let extra = Extra {
+        remove: match &settings.source {
+            Source::Attribute(key) => Some(key),
+            Source::Body => None,
+        },
+        set: settings.original_attribute.as_deref().map(|key| (key, raw)),
+    };
+    let range = rebuild::record(arena, original.bytes(), line, extra, done);
+    Fate::Rebuilt(range, line.service.take())
 }
 
 /// A CRI line: its fields into `work.line`, its pieces joined. Returns whether the record
@@ -422,7 +373,7 @@ fn parse_cri<'x>(
     let index = match found {
         Some(index) => index,
         None => {
-            let scope = place.resource.scope_logs().nth(place.scope).unwrap_or_default();
+            let scope = place.scope;
             let (index, evicted) = partials.insert(Pending {
                 resource: resource.bytes().to_vec(),
                 resource_schema: place.resource.schema_url().to_owned(),

@@ -77,6 +77,7 @@ impl<'a> Parsed<'a> {
 
     /// Adds an attribute; a key seen before takes the later value (as JSON parsers do
     /// with duplicate keys), so every key appears once.
+    #[inline]
     pub(crate) fn attr(&mut self, key: impl Into<Cow<'a, str>>, value: Val<'a>) {
         let key = key.into();
         let bytes = key.as_bytes();

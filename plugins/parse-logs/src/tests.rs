@@ -461,7 +461,9 @@ fn timing() {
     for config in [json!({"format": "json"})] {
         let mut p = processor(config.clone());
         let mut best = f64::MAX;
-        for _ in 0..50 {
+        // AEGIS_TIMING_ROUNDS=<n> runs longer, for a profiler.
+        let rounds = std::env::var("AEGIS_TIMING_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(50);
+        for _ in 0..rounds {
             let start = std::time::Instant::now();
             let outcome = run_processor(&mut p, Signal::Logs, &input).unwrap();
             best = best.min(start.elapsed().as_nanos() as f64 / 1000.0);

@@ -91,77 +91,92 @@ impl Detectors {
     pub(crate) fn scan(self, text: &str, out: &mut Vec<Found>) {
         let s = text.as_bytes();
         let shape = Shape::of(s);
-        if self.has(Reason::Email) && shape.flags & AT != 0 {
+        if self.has(Reason::Email) && shape.count(AT) > 0 {
             email(s, out);
         }
-        if self.has(Reason::CreditCard) && shape.digits >= 13 {
+        if self.has(Reason::CreditCard) && shape.count(DIGIT) >= 13 {
             credit_card(s, out);
         }
-        if self.has(Reason::Ipv4) && shape.digits >= 4 && shape.dots >= 3 {
+        if self.has(Reason::Ipv4) && shape.count(DIGIT) >= 4 && shape.count(DOT) >= 3 {
             ipv4(s, out);
         }
-        if self.has(Reason::Ipv6) && shape.colons >= 2 {
+        if self.has(Reason::Ipv6) && shape.count(COLON) >= 2 {
             ipv6(text, out);
         }
-        if self.has(Reason::Jwt) && shape.flags & LOWER_E != 0 && shape.dots >= 2 {
+        if self.has(Reason::Jwt) && shape.count(LOWER_E) > 0 && shape.count(DOT) >= 2 {
             jwt(s, out);
         }
-        if self.has(Reason::Bearer) && shape.flags & LETTER_B != 0 && s.len() >= 6 + 1 + BEARER_MIN_TOKEN {
+        if self.has(Reason::Bearer) && shape.count(LETTER_B) > 0 && s.len() >= 6 + 1 + BEARER_MIN_TOKEN {
             bearer(s, out);
         }
-        if self.has(Reason::AwsAccessKey) && shape.flags & UPPER_A != 0 && s.len() >= 20 {
+        if self.has(Reason::AwsAccessKey) && shape.count(UPPER_A) > 0 && s.len() >= 20 {
             aws_access_key(s, out);
         }
     }
 }
 
-const DIGIT: u8 = 1;
-const AT: u8 = 2;
-const DOT: u8 = 4;
-const COLON: u8 = 8;
-const UPPER_A: u8 = 16;
-const LOWER_E: u8 = 32;
-const LETTER_B: u8 = 64;
+/// The bytes the shape pass counts, each in its own byte of a `u64` (see [`CLASS`]).
+const DIGIT: u32 = 0;
+const AT: u32 = 1;
+const DOT: u32 = 2;
+const COLON: u32 = 3;
+const UPPER_A: u32 = 4;
+const LOWER_E: u32 = 5;
+const LETTER_B: u32 = 6;
 
-/// The class of every byte, for the one pass that decides which scanners run.
-const CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
+/// For every byte, a 1 in the byte of the `u64` that counts its kind: adding up the
+/// entries of a value's bytes counts all kinds at once, one add per byte.
+const CLASS: [u64; 256] = {
+    let mut table = [0u64; 256];
     let mut b = b'0';
     while b <= b'9' {
-        table[b as usize] = DIGIT;
+        table[b as usize] = 1 << (8 * DIGIT);
         b += 1;
     }
-    table[b'@' as usize] = AT;
-    table[b'.' as usize] = DOT;
-    table[b':' as usize] = COLON;
-    table[b'A' as usize] = UPPER_A;
-    table[b'e' as usize] = LOWER_E;
-    table[b'b' as usize] = LETTER_B;
-    table[b'B' as usize] = LETTER_B;
+    table[b'@' as usize] = 1 << (8 * AT);
+    table[b'.' as usize] = 1 << (8 * DOT);
+    table[b':' as usize] = 1 << (8 * COLON);
+    table[b'A' as usize] = 1 << (8 * UPPER_A);
+    table[b'e' as usize] = 1 << (8 * LOWER_E);
+    table[b'b' as usize] = 1 << (8 * LETTER_B);
+    table[b'B' as usize] = 1 << (8 * LETTER_B);
     table
 };
 
-/// What one pass over a value says about the shapes it could hold.
-struct Shape {
-    flags: u8,
-    digits: u32,
-    dots: u32,
-    colons: u32,
-}
+/// How many bytes of each counted kind a value has (up to 255 each: the scanners only
+/// ask for a few).
+struct Shape(u64);
 
 impl Shape {
     #[inline]
     fn of(s: &[u8]) -> Shape {
-        let (mut flags, mut digits, mut dots, mut colons) = (0u8, 0u32, 0u32, 0u32);
-        for &b in s {
-            let class = CLASS[usize::from(b)];
-            flags |= class;
-            digits += u32::from(class & DIGIT);
-            dots += u32::from((class & DOT) >> 2);
-            colons += u32::from((class & COLON) >> 3);
+        // Counting in chunks of 255 bytes keeps every byte-wide counter from overflowing;
+        // the totals saturate at 255.
+        let mut total = 0u64;
+        for chunk in s.chunks(255) {
+            let mut counts = 0u64;
+            for &b in chunk {
+                counts += CLASS[usize::from(b)];
+            }
+            total = saturating_add_bytes(total, counts);
         }
-        Shape { flags, digits, dots, colons }
+        Shape(total)
     }
+
+    #[inline]
+    fn count(&self, kind: u32) -> u32 {
+        ((self.0 >> (8 * kind)) & 0xff) as u32
+    }
+}
+
+/// Adds two `u64`s of byte-wide counters, each byte saturating at 255.
+fn saturating_add_bytes(a: u64, b: u64) -> u64 {
+    let mut out = 0u64;
+    for i in 0..8 {
+        let sum = ((a >> (8 * i)) & 0xff) + ((b >> (8 * i)) & 0xff);
+        out |= sum.min(0xff) << (8 * i);
+    }
+    out
 }
 
 #[inline]
@@ -782,6 +797,14 @@ mod tests {
         {
             assert!(!is_sensitive_key(key), "{key}");
         }
+    }
+
+    #[test]
+    fn the_shape_pass_counts_long_values_without_overflowing() {
+        let long = format!("{}@{}", "1".repeat(600), ".".repeat(300));
+        let shape = Shape::of(long.as_bytes());
+        assert_eq!((shape.count(DIGIT), shape.count(AT), shape.count(DOT), shape.count(COLON)), (255, 1, 255, 0));
+        assert_eq!(found(Reason::Email, &format!("{} a@b.example", "x".repeat(1000))), ["a@b.example"]);
     }
 
     #[test]

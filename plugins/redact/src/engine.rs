@@ -199,11 +199,26 @@ const MAX_DEPTH: usize = 32;
 /// bounded, and forgotten all at once when full.
 const KEY_CACHE: usize = 4096;
 
+/// The kinds of attribute sets: each remembers the keys it had last time, in order,
+/// since batches repeat the same keys in the same order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Set {
+    Item,
+    Event,
+    Resource,
+    Scope,
+}
+
+/// How many keys of a set are remembered by position.
+const MEMO_KEYS: usize = 64;
+
 /// The redaction engine: the rules, and the scratch space its scans reuse.
 #[derive(Debug)]
 pub(crate) struct Engine {
     pub(crate) rules: Rules,
-    cache: HashMap<Box<str>, KeyRule, BuildHasherDefault<Fnv>>,
+    cache: HashMap<Box<str>, KeyRule, BuildHasherDefault<WordHasher>>,
+    /// The keys (and their rules) each kind of set had last time, by position.
+    memo: [Vec<(String, KeyRule)>; 4],
     found: Vec<Found>,
     /// What `allowed_values` match in the value being scanned.
     allowed: Vec<Found>,
@@ -219,6 +234,7 @@ impl Engine {
         Engine {
             rules,
             cache: HashMap::default(),
+            memo: Default::default(),
             found: Vec::new(),
             allowed: Vec::new(),
             text: String::new(),
@@ -230,6 +246,26 @@ impl Engine {
     /// The text of the last string that changed.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// What becomes of the value of `key`, attribute `i` of a set of kind `set`: the
+    /// same as last time when the key is.
+    fn positional_rule(&mut self, set: Set, i: usize, key: &str) -> KeyRule {
+        if let Some((last, rule)) = self.memo[set as usize].get(i)
+            && last == key
+        {
+            return *rule;
+        }
+        let rule = self.key_rule(key);
+        let memo = &mut self.memo[set as usize];
+        if let Some((last, last_rule)) = memo.get_mut(i) {
+            last.clear();
+            last.push_str(key);
+            *last_rule = rule;
+        } else if i == memo.len() && i < MEMO_KEYS {
+            memo.push((key.to_owned(), rule));
+        }
+        rule
     }
 
     /// What becomes of the value of `key`.
@@ -263,14 +299,15 @@ impl Engine {
     /// Decides what becomes of each of `attributes`, into `plan`.
     pub(crate) fn attributes(
         &mut self,
+        set: Set,
         attributes: Attributes<'_>,
         plan: &mut Plan,
         summary: &mut Summary,
         tally: &mut Tally,
     ) {
         plan.clear();
-        for (key, value) in attributes {
-            match self.key_rule(key) {
+        for (i, (key, value)) in attributes.enumerate() {
+            match self.positional_rule(set, i, key) {
                 KeyRule::Ignore => {}
                 KeyRule::Remove => {
                     summary.removed(key);
@@ -510,25 +547,40 @@ fn replace_into(replacement: &Replacement, part: &[u8], out: &mut String) {
     }
 }
 
-/// FNV-1a: keys are short and come from one's own senders, so a fast hash beats one that
-/// resists flooding (and the cache is bounded anyway).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Fnv(u64);
+/// A multiply-rotate hash over 8 bytes at a time (like rustc's FxHash): keys are short
+/// and come from one's own senders, so speed matters more than resisting flooding, and
+/// the cache is bounded anyway.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WordHasher(u64);
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl WordHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
     }
 }

@@ -18,7 +18,7 @@ use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
 use config::Scope;
 use detect::Reason;
-use engine::{Changed, Engine, Plan, Summary, Tally};
+use engine::{Changed, Engine, Plan, Set, Summary, Tally};
 
 /// OTLP field numbers of what is redacted.
 const LOG_BODY: u32 = 5;
@@ -67,12 +67,12 @@ impl Processor for Redact {
                     }
                 }
                 if scope_matched {
-                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                    self.attribute_set(Set::Scope, &mut scope.scope_mut(), SCOPE_ATTRIBUTES);
                 }
                 resource_matched |= scope_matched;
             }
             if resource_matched {
-                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+                self.attribute_set(Set::Resource, &mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
         self.scope = scope;
@@ -96,12 +96,12 @@ impl Processor for Redact {
                     }
                 }
                 if scope_matched {
-                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                    self.attribute_set(Set::Scope, &mut scope.scope_mut(), SCOPE_ATTRIBUTES);
                 }
                 resource_matched |= scope_matched;
             }
             if resource_matched {
-                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+                self.attribute_set(Set::Resource, &mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
         self.scope = scope;
@@ -127,12 +127,12 @@ impl Processor for Redact {
                     }
                 }
                 if scope_matched {
-                    self.attribute_set(&mut scope.scope_mut(), SCOPE_ATTRIBUTES);
+                    self.attribute_set(Set::Scope, &mut scope.scope_mut(), SCOPE_ATTRIBUTES);
                 }
                 resource_matched |= scope_matched;
             }
             if resource_matched {
-                self.attribute_set(&mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
+                self.attribute_set(Set::Resource, &mut resource.resource_mut(), RESOURCE_ATTRIBUTES);
             }
         }
         self.scope = scope;
@@ -178,6 +178,7 @@ impl Redact {
             }
         }
         self.engine.attributes(
+            Set::Item,
             Attributes::new(msg.bytes(), LOG_ATTRIBUTES),
             &mut self.plan,
             &mut self.summary,
@@ -191,22 +192,23 @@ impl Redact {
     fn span(&mut self, span: &mut SpanMut<'_>) {
         let msg = span.message_mut();
         let events = self.events(msg);
-        let attributes = self.attribute_set(msg, SPAN_ATTRIBUTES);
+        let attributes = self.attribute_set(Set::Item, msg, SPAN_ATTRIBUTES);
         self.tally.items += u64::from(events || attributes);
     }
 
     /// Redacts a data point's attributes.
     fn point(&mut self, point: &mut DataPointMut<'_>) {
         let number = point.view().kind().attributes_field();
-        let changed = self.attribute_set(point.message_mut(), number);
+        let changed = self.attribute_set(Set::Item, point.message_mut(), number);
         self.tally.items += u64::from(changed);
     }
 
     /// Redacts the attributes in field `number` of `msg` (with their own summary);
     /// returns whether anything changed.
-    fn attribute_set(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
+    fn attribute_set(&mut self, set: Set, msg: &mut MessageMut<'_>, number: u32) -> bool {
         self.summary.clear();
         self.engine.attributes(
+            set,
             Attributes::new(msg.bytes(), number),
             &mut self.plan,
             &mut self.summary,
@@ -253,7 +255,7 @@ impl Redact {
         self.event_bounds.clear();
         for event in span.events() {
             self.summary.clear();
-            self.engine.attributes(event.attributes(), &mut self.plan, &mut self.summary, &mut self.tally);
+            self.engine.attributes(Set::Event, event.attributes(), &mut self.plan, &mut self.summary, &mut self.tally);
             let start = self.events.len();
             if !self.plan.is_empty() || self.summary.writes() {
                 changed = true;

@@ -697,3 +697,29 @@ fn garbage_and_odd_values_are_errors_or_pass_never_a_panic() {
         let _ = kept_spans(&mut p, vec![odd, long]);
     }
 }
+
+// Timing, natively: `cargo test --release -p aegis-plugin-sample -- --ignored --nocapture timing`.
+
+#[test]
+#[ignore = "a measurement, not a check"]
+fn timing() {
+    let ids = trace_ids(250, 24);
+    let request = traces_request(ids.iter().flat_map(|id| users_trace(id, 45)).collect());
+    let configs = [
+        ("hash_seed", json!({ "sampling_percentage": 10, "hash_seed": 22 })),
+        ("hash_seed, not annotated", json!({ "sampling_percentage": 10, "annotate": false })),
+        ("hash_seed + keep_errors", json!({ "sampling_percentage": 10, "keep_errors": true })),
+        ("hash_seed + keep condition", json!({ "sampling_percentage": 10, "keep": ["status == ERROR"] })),
+        ("proportional + keep_errors", json!({ "mode": "proportional", "sampling_percentage": 10, "keep_errors": true })),
+    ];
+    for (name, config) in configs {
+        let mut p = sampler(config);
+        let rounds = 2_000;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(run_processor(&mut p, Signal::Traces, &request).unwrap());
+        }
+        let per_span = started.elapsed().as_nanos() as f64 / (rounds * 1000) as f64;
+        println!("{name:30} {per_span:6.1} ns/span");
+    }
+}

@@ -186,11 +186,12 @@ pub(crate) fn parse(text: &str, context: Option<Context>) -> Result<Expr, ParseE
     Ok(expr)
 }
 
-/// How a token reads in a message: `"foo"`, or `the end`.
+/// How a token reads in a message: `"foo"`, a string as written, or `the end`.
 fn found(token: &Token) -> String {
     match token.tok {
         Tok::End => "the end".to_owned(),
-        _ => format!("\"{}\"", token.text.replace('"', "\\\"")),
+        Tok::Str(_) => token.text.clone(),
+        _ => format!("\"{}\"", token.text),
     }
 }
 
@@ -526,8 +527,8 @@ fn literal(path: &Path, path_token: &Token, value: &Token) -> Result<Lit, ParseE
             (Tok::Int(n), _) => Ok(Lit::Int(*n)),
             (_, Some(w)) => severity(w)
                 .map(|n| Lit::Range(n, n + 3))
-                .ok_or_else(|| wrong("a severity name (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) or a number")),
-            _ => Err(wrong("a severity name (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) or a number")),
+                .ok_or_else(|| wrong("a severity name (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) or an integer")),
+            _ => Err(wrong("a severity name (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) or an integer")),
         },
         PathType::Kind => match (&value.tok, word) {
             (Tok::Int(n), _) => Ok(Lit::Int(*n)),
