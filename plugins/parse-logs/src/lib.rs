@@ -46,6 +46,9 @@ pub struct ParseLogs {
     /// `partial_timeout`), in nanoseconds; the host's, except in tests.
     wall_clock: fn() -> u64,
     monotonic_clock: fn() -> u64,
+    /// The rebuilt records' buffer, kept between batches so that it does not grow anew
+    /// (and copy itself over) in every one.
+    arena: Vec<u8>,
 }
 
 impl Processor for ParseLogs {
@@ -59,6 +62,7 @@ impl Processor for ParseLogs {
             partials: Partials::default(),
             wall_clock: host::now_unix_nanos,
             monotonic_clock: host::monotonic_nanos,
+            arena: Vec::new(),
         })
     }
 
@@ -140,12 +144,14 @@ impl ParseLogs {
     /// Parses every record of the batch. A resource none of whose records changed stays
     /// as it is; the others are written anew (see [`rebuild`]) after the batch's others.
     fn run<'a>(&mut self, logs: &mut Logs<'a>) -> Counts {
-        let ParseLogs { settings, partials, wall_clock, monotonic_clock } = self;
+        let ParseLogs { settings, partials, wall_clock, monotonic_clock, arena } = self;
         let settings: &Settings = settings;
         let mut counts = Counts::default();
         let mut clock = Clock::new(*wall_clock);
-        let mut work =
-            Work { line: Parsed::default(), arena: Vec::new(), done: Vec::new(), outs: Vec::new(), added: Vec::new() };
+        let mut arena = std::mem::take(arena);
+        arena.clear();
+        arena.reserve(logs.bytes().len() + logs.bytes().len() / 4);
+        let mut work = Work { line: Parsed::default(), arena, done: Vec::new(), outs: Vec::new(), added: Vec::new() };
         if let Some(joining) = &settings.joining
             && !partials.is_empty()
         {
@@ -201,6 +207,10 @@ impl ParseLogs {
         }
         for payload in replacements.into_iter().chain(work.added) {
             logs.push_resource_logs(payload);
+        }
+        // Kept for the next batch, unless a huge batch made it huge.
+        if work.arena.capacity() <= 64 << 20 {
+            self.arena = work.arena;
         }
         counts
     }

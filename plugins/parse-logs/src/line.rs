@@ -122,7 +122,10 @@ impl Mapping {
     /// Routes one top-level field of a line: to its role, or to the attributes.
     #[inline]
     pub(crate) fn push<'a>(&self, line: &mut Parsed<'a>, key: Cow<'a, str>, value: Val<'a>) {
-        if let Some(role) = self.names.iter().position(|n| n.len() == key.len() && **n == *key) {
+        let first = key.as_bytes().first();
+        if let Some(role) =
+            self.names.iter().position(|n| n.len() == key.len() && n.as_bytes().first() == first && **n == *key)
+        {
             line.roles[role] = Some(value);
             return;
         }

@@ -2,10 +2,11 @@
 //! collectors because it depends only on the item's trace id (or attribute, or explicit
 //! randomness) and the configuration.
 
-use aegis_plugin_sdk::{AnyValue, LogRecord, LogRecordMut, Resource, Span, SpanMut, ValueRef};
+use aegis_plugin_sdk::{AnyValue, LogRecord, LogRecordMut, Resource, SpanMut, ValueRef};
 
 use crate::config::{AttributeSource, Fallback, Head, LogSource, Mode, Rules};
 use crate::counts::{Anomaly, Reason, Tally};
+use crate::facts::SpanFacts;
 use crate::seed;
 use crate::threshold::{Randomness, Threshold};
 use crate::tracestate;
@@ -88,8 +89,8 @@ impl HeadSampler {
     }
 
     /// Decides about a span.
-    pub(crate) fn span(&mut self, span: &Span<'_>, tally: &mut Tally) -> Decision {
-        let trace_id = span.trace_id();
+    pub(crate) fn span(&mut self, span: &SpanFacts<'_>, tally: &mut Tally) -> Decision {
+        let trace_id = span.trace_id;
         match self.head.mode {
             Mode::HashSeed | Mode::Tail => {
                 let hash = if trace_id.len() == 16 && trace_id.iter().any(|&b| b != 0) {
@@ -105,7 +106,7 @@ impl HeadSampler {
                 if keep && self.head.annotate {
                     // Like the Collector: the hash's threshold and randomness go into a trace
                     // state that has no sampling values yet; one that has them is left alone.
-                    let raw = span.trace_state();
+                    let raw = span.trace_state;
                     let existing = if raw.is_empty() { Default::default() } else { tracestate::read(raw) };
                     if existing.th.is_none() && existing.rv.is_none() && !existing.malformed {
                         let (th, rv) = (self.head.threshold, seed::randomness(hash));
@@ -115,7 +116,7 @@ impl HeadSampler {
                 decision
             }
             Mode::Proportional | Mode::Equalizing => {
-                let raw = span.trace_state();
+                let raw = span.trace_state;
                 let carried = if raw.is_empty() { Default::default() } else { tracestate::read(raw) };
                 if carried.malformed {
                     tally.anomaly(Anomaly::MalformedSamplingValue);
@@ -308,14 +309,15 @@ pub(crate) fn annotate_log(record: &mut LogRecordMut<'_>, decision: &Decision, t
     }
 }
 
-/// Whether a keep rule keeps a span.
-pub(crate) fn rules_keep_span(rules: &Rules, span: &SpanMut<'_>) -> bool {
-    let view = span.view();
-    (rules.errors && view.status().code() == aegis_plugin_sdk::wire::status_code::ERROR)
-        || rules
-            .slower_than
-            .is_some_and(|limit| view.end_time_unix_nano().saturating_sub(view.start_time_unix_nano()) > limit)
-        || rules.spans.iter().any(|c| c.matches_span(span))
+/// Whether a keep rule's shortcut (`keep_errors`, `keep_slower_than`) keeps a span.
+pub(crate) fn shortcuts_keep_span(rules: &Rules, span: &SpanFacts<'_>) -> bool {
+    (rules.errors && span.status == aegis_plugin_sdk::wire::status_code::ERROR)
+        || rules.slower_than.is_some_and(|limit| span.duration() > limit)
+}
+
+/// Whether a keep rule keeps a span, given its facts.
+pub(crate) fn rules_keep_span(rules: &Rules, facts: &SpanFacts<'_>, span: &SpanMut<'_>) -> bool {
+    shortcuts_keep_span(rules, facts) || rules.spans.iter().any(|c| c.matches_span(span))
 }
 
 /// Whether a keep rule keeps a log record.

@@ -9,6 +9,7 @@
 
 mod config;
 mod counts;
+mod facts;
 mod head;
 mod limit;
 mod seed;
@@ -24,7 +25,8 @@ use aegis_plugin_sdk::{LogRecordMut, SpanMut};
 
 use config::{KeySource, Mode, Rules};
 use counts::{Reason, Tally};
-use head::{Decision, HeadSampler, Rng, annotate_log, rules_keep_log, rules_keep_span};
+use facts::SpanFacts;
+use head::{Decision, HeadSampler, Rng, annotate_log, rules_keep_log, shortcuts_keep_span};
 use limit::Limiter;
 use tail::{Context, Outbox, TailSampler};
 
@@ -138,26 +140,33 @@ impl Sample {
     fn head_traces(&mut self, traces: &mut Traces<'_>) {
         let now = if self.limiter.is_some() { self.now() } else { 0 };
         let Sample { rules, head, limiter, tally, matched, forced, admitted, .. } = self;
-        let rules_apply = rules.any_for_spans();
+        // One scan of each span for everything the decision reads.
+        let facts: Vec<SpanFacts<'_>> = traces.spans().map(|span| facts::span(span.bytes())).collect();
         matched.clear();
         forced.clear();
         admitted.clear();
+        let rules_apply = rules.any_for_spans();
         if rules_apply {
-            for span in traces.spans_mut() {
-                let hit = rules_keep_span(rules, &span);
-                if hit && let Ok(id) = span.view().trace_id().try_into() {
+            if rules.spans.is_empty() {
+                matched.extend(facts.iter().map(|f| shortcuts_keep_span(rules, f)));
+            } else {
+                // Conditions read the span through its editor.
+                let spans = traces.spans_mut().zip(&facts);
+                matched.extend(spans.map(|(span, f)| {
+                    shortcuts_keep_span(rules, f) || rules.spans.iter().any(|c| c.matches_span(&span))
+                }));
+            }
+            for (f, _) in facts.iter().zip(matched.iter()).filter(|(_, hit)| **hit) {
+                if let Ok(id) = f.trace_id.try_into() {
                     forced.insert(id);
                 }
-                matched.push(hit);
             }
         }
-        for (i, mut span) in traces.spans_mut().enumerate() {
-            let view = span.view();
-            let by_rule = rules_apply
-                && (matched.get(i).copied().unwrap_or(false)
-                    || (!forced.is_empty()
-                        && <[u8; 16]>::try_from(view.trace_id()).is_ok_and(|id| forced.contains(&id))));
-            let decision = if by_rule { Decision::plain(true, Reason::KeepRule) } else { head.span(&view, tally) };
+        for ((mut span, f), &hit) in traces.spans_mut().zip(&facts).zip(matched.iter().chain(std::iter::repeat(&false)))
+        {
+            let by_rule =
+                hit || (!forced.is_empty() && <[u8; 16]>::try_from(f.trace_id).is_ok_and(|id| forced.contains(&id)));
+            let decision = if by_rule { Decision::plain(true, Reason::KeepRule) } else { head.span(f, tally) };
             let (mut keep, mut reason) = (decision.keep, decision.reason);
             if let Some(limiter) = limiter.as_mut()
                 && keep
@@ -166,7 +175,7 @@ impl Sample {
                 let value = span_key(limiter, &span);
                 // The first span of a trace in the batch decides for the others, which
                 // are charged without a check: a trace passes whole or not at all.
-                let passed = match <[u8; 16]>::try_from(span.view().trace_id()) {
+                let passed = match <[u8; 16]>::try_from(f.trace_id) {
                     Ok(id) => match admitted.get(&id) {
                         Some(&passed) => {
                             if passed {

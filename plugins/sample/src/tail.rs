@@ -17,6 +17,7 @@ use aegis_plugin_sdk::{AnyValue, SpanMut, ValueRef, host};
 
 use crate::config::{AttributeTest, KeySource, Leaf, Operator, Policy, Rules, Scalar, Tail};
 use crate::counts::{Reason, Tally};
+use crate::facts;
 use crate::head::{Rng, rules_keep_span};
 use crate::limit::Limiter;
 use crate::seed;
@@ -401,15 +402,14 @@ impl TailSampler {
 
 /// Folds what the policies need to know about one span into its trace's summary.
 fn observe(leaves: &[Leaf], summary: &mut Summary, span: &SpanMut<'_>, rules: &Rules) {
-    let view = span.view();
-    let (start, end) = (view.start_time_unix_nano(), view.end_time_unix_nano());
-    summary.start = summary.start.min(start);
-    summary.end = summary.end.max(end.max(start));
-    if !summary.rule && rules_keep_span(rules, span) {
+    let facts = facts::span(span.view().bytes());
+    summary.start = summary.start.min(facts.start);
+    summary.end = summary.end.max(facts.end.max(facts.start));
+    if !summary.rule && rules_keep_span(rules, &facts, span) {
         summary.rule = true;
     }
     for (i, leaf) in leaves.iter().enumerate() {
-        if summary.mask & (1 << i) == 0 && leaf_matches(leaf, span) {
+        if summary.mask & (1 << i) == 0 && leaf_matches(leaf, facts.status, span) {
             summary.mask |= 1 << i;
         }
     }
@@ -426,13 +426,10 @@ fn rate_key(limiter: &Limiter, span: &SpanMut<'_>) -> Option<String> {
     Some(value.to_string())
 }
 
-/// Whether a span passes a leaf test.
-fn leaf_matches(leaf: &Leaf, span: &SpanMut<'_>) -> bool {
+/// Whether a span (of status code `status`) passes a leaf test.
+fn leaf_matches(leaf: &Leaf, status: i32, span: &SpanMut<'_>) -> bool {
     match leaf {
-        Leaf::Status(mask) => {
-            let code = span.view().status().code();
-            (0..=2).contains(&code) && mask & (1 << code) != 0
-        }
+        Leaf::Status(mask) => (0..=2).contains(&status) && mask & (1 << status) != 0,
         Leaf::Attribute { key, test } => {
             let value = span.attribute(key).or_else(|| span.resource().attribute(key));
             value.is_some_and(|value| attribute_passes(value, test))

@@ -698,7 +698,9 @@ fn garbage_and_odd_values_are_errors_or_pass_never_a_panic() {
     }
 }
 
-// Timing, natively: `cargo test --release -p aegis-plugin-sample -- --ignored --nocapture timing`.
+// Timing, natively: `cargo test --release -p aegis-plugin-sample -- --ignored --nocapture timing`
+// (`SAMPLE_TIMING=proportional` runs only the configuration of that name,
+// `SAMPLE_TIMING_ROUNDS=20` fewer rounds, e.g. under `valgrind --tool=callgrind`).
 
 #[test]
 #[ignore = "a measurement, not a check"]
@@ -710,16 +712,20 @@ fn timing() {
         ("hash_seed, not annotated", json!({ "sampling_percentage": 10, "annotate": false })),
         ("hash_seed + keep_errors", json!({ "sampling_percentage": 10, "keep_errors": true })),
         ("hash_seed + keep condition", json!({ "sampling_percentage": 10, "keep": ["status == ERROR"] })),
-        ("proportional + keep_errors", json!({ "mode": "proportional", "sampling_percentage": 10, "keep_errors": true })),
+        (
+            "proportional + keep_errors",
+            json!({ "mode": "proportional", "sampling_percentage": 10, "keep_errors": true }),
+        ),
     ];
-    for (name, config) in configs {
+    let only = std::env::var("SAMPLE_TIMING").unwrap_or_default();
+    for (name, config) in configs.into_iter().filter(|(name, _)| only.is_empty() || *name == only) {
         let mut p = sampler(config);
-        let rounds = 2_000;
+        let rounds: u32 = std::env::var("SAMPLE_TIMING_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2_000);
         let started = std::time::Instant::now();
         for _ in 0..rounds {
             std::hint::black_box(run_processor(&mut p, Signal::Traces, &request).unwrap());
         }
-        let per_span = started.elapsed().as_nanos() as f64 / (rounds * 1000) as f64;
+        let per_span = started.elapsed().as_nanos() as f64 / (f64::from(rounds) * 1000.0);
         println!("{name:30} {per_span:6.1} ns/span");
     }
 }

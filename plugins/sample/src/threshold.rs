@@ -4,8 +4,6 @@
 //! An item is kept when its randomness is at least the threshold; a threshold of 0 keeps
 //! everything, and the sampling probability of threshold `T` is `(2^56 - T) / 2^56`.
 
-use std::fmt::Write as _;
-
 /// 2^56: the number of distinct randomness values, and the threshold that keeps nothing.
 pub(crate) const MAX: u64 = 1 << 56;
 
@@ -102,13 +100,22 @@ impl Threshold {
             value >>= 4;
             digits -= 1;
         }
-        let _ = write!(out, "{value:0width$x}", width = digits as usize);
+        push_hex(out, value, digits);
     }
 }
 
 /// How many of the leading hex digits of a 56-bit `value` equal `digit`.
 fn leading_digits(value: u64, digit: u64) -> u32 {
     (0..DIGITS).take_while(|&i| (value >> (4 * (DIGITS - 1 - i))) & 0xf == digit).count() as u32
+}
+
+/// Appends the low `digits` hex digits of `value`, in lower case, with leading zeros. (The
+/// formatting machinery of `write!` cost more than the rest of writing a trace state.)
+fn push_hex(out: &mut String, value: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(char::from(HEX[((value >> (4 * i)) & 0xf) as usize]));
+    }
 }
 
 /// Parses hex digits (either case) that fit in 56 bits.
@@ -157,7 +164,7 @@ impl Randomness {
 
     /// Appends the `rv` value: 14 hex digits.
     pub(crate) fn encode(self, out: &mut String) {
-        let _ = write!(out, "{:014x}", self.0);
+        push_hex(out, self.0, DIGITS);
     }
 }
 
