@@ -453,12 +453,47 @@ fn timing() {
             )
         })
         .collect();
-    let mut records: Vec<PbRecord> = lines.iter().map(|l| record(l)).collect();
-    for r in &mut records {
-        r.attributes = vec![kv("log.file.path", "/var/log/aegis/backend.log")];
-    }
-    let input = request(vec![resource(vec![kv("host.name", "node-1")], records)]);
-    for config in [json!({"format": "json"})] {
+    let nginx: Vec<String> = (0..1000u64)
+        .map(|i| {
+            format!(
+                r#"10.{}.{}.{} - - [25/Jan/2024:14:30:{:02} +0000] "POST /api/v1/users?tenant=acme-{:04} HTTP/1.1" 201 {} "https://app.aegis.example/" "Mozilla/5.0 (X11; Linux x86_64)""#,
+                i % 256,
+                i * 7 % 256,
+                i * 13 % 256,
+                i % 60,
+                i * 7 % 10_000,
+                i * 31 % 5000
+            )
+        })
+        .collect();
+    let logfmt: Vec<String> = (0..1000u64)
+        .map(|i| {
+            format!(
+                r#"time=2024-01-25T14:30:{:02}.{:03}Z level=info msg="User created successfully" tenant=acme-{:04} trace_id={:016x} method=POST path=/api/v1/users status_code=201 duration_ms={}"#,
+                i % 60,
+                i % 1000,
+                i * 7 % 10_000,
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                i * 13 % 2000
+            )
+        })
+        .collect();
+    let batch = |lines: &[String]| {
+        let mut records: Vec<PbRecord> = lines.iter().map(|l| record(l)).collect();
+        for r in &mut records {
+            r.attributes = vec![kv("log.file.path", "/var/log/aegis/backend.log")];
+        }
+        request(vec![resource(vec![kv("host.name", "node-1")], records)])
+    };
+    let only = std::env::var("AEGIS_TIMING_ONLY").ok();
+    for (config, input) in [
+        (json!({"format": "json"}), batch(&lines)),
+        (json!({"format": "logfmt"}), batch(&logfmt)),
+        (json!({"format": "nginx"}), batch(&nginx)),
+    ] {
+        if only.as_ref().is_some_and(|only| config["format"] != **only) {
+            continue;
+        }
         let mut p = processor(config.clone());
         let mut best = f64::MAX;
         // AEGIS_TIMING_ROUNDS=<n> runs longer, for a profiler.

@@ -728,4 +728,27 @@ fn timing() {
         let per_span = started.elapsed().as_nanos() as f64 / (f64::from(rounds) * 1000.0);
         println!("{name:30} {per_span:6.1} ns/span");
     }
+    let attributes = |i: usize| {
+        ["method", "path", "status_code", "duration_ms", "user_id", "client.address"]
+            .iter()
+            .map(|key| string(key, &format!("{key}-{i}")))
+            .collect::<Vec<_>>()
+    };
+    let records = trace_ids(1000, 25).iter().enumerate().map(|(i, id)| log(id, 9, attributes(i))).collect();
+    let request = logs_request("aegis-backend", records);
+    let configs = [
+        ("logs hash_seed", json!({ "sampling_percentage": 10, "hash_seed": 22 })),
+        ("logs hash_seed + keep condition", json!({ "sampling_percentage": 10, "keep": ["severity >= ERROR"] })),
+        ("logs proportional", json!({ "mode": "proportional", "sampling_percentage": 10 })),
+    ];
+    for (name, config) in configs.into_iter().filter(|(name, _)| only.is_empty() || *name == only) {
+        let mut p = sampler(config);
+        let rounds: u32 = std::env::var("SAMPLE_TIMING_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2_000);
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(run_processor(&mut p, Signal::Logs, &request).unwrap());
+        }
+        let per_record = started.elapsed().as_nanos() as f64 / (f64::from(rounds) * 1000.0);
+        println!("{name:30} {per_record:6.1} ns/record");
+    }
 }
