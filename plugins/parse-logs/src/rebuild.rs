@@ -206,3 +206,124 @@ pub(crate) fn resource(
     put_other_fields(&mut out, original.bytes(), &[1, 2]);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Val;
+    use aegis_plugin_sdk::wire::{
+        LogRecordData, ResourceData, ResourceLogsData, ScopeData, ScopeLogsData, attributes, validate,
+    };
+    use aegis_plugin_sdk::{LogRecord, Logs, Signal, Value};
+
+    fn attrs(record: &LogRecord<'_>) -> Vec<(String, Value)> {
+        record.attributes().map(|(k, v)| (k.to_owned(), v.to_value())).collect()
+    }
+
+    #[test]
+    fn a_rebuilt_record_replaces_what_the_line_sets_and_keeps_the_rest() {
+        let original = LogRecordData {
+            time_unix_nano: 1,
+            observed_time_unix_nano: 2,
+            severity_number: 9,
+            severity_text: "info".into(),
+            body: Some(Value::from("raw line")),
+            attributes: attributes(vec![
+                ("source", Value::from("raw line")),
+                ("b", Value::from("old")),
+                ("keep", Value::Int(1)),
+                ("b", Value::from("twice")),
+                ("x", Value::from("old x")),
+            ]),
+            trace_id: vec![7; 16],
+            flags: 1,
+            event_name: "event".into(),
+            ..Default::default()
+        }
+        .encode();
+        let mut line = Parsed::default();
+        line.time = Some(42);
+        line.severity = Some((0, Cow::Borrowed("LOUD")));
+        line.body = Some(Val::str("message"));
+        line.span_id = Some([8; 8]);
+        line.attr("b", Val::Int(2));
+        line.attr("c", Val::Bool(true));
+        let mut arena = b"before".to_vec();
+        let extra = Extra { remove: Some("source"), set: Some(("x", "new x")) };
+        let range = record(&mut arena, &original, &line, extra, &mut Vec::new());
+        assert_eq!(range.start, 6);
+        let view = LogRecord::new(&arena[range]);
+        assert_eq!((view.time_unix_nano(), view.observed_time_unix_nano()), (42, 2));
+        // An unknown level (number 0) keeps the record's number and sets the text.
+        assert_eq!((view.severity_number(), view.severity_text()), (9, "LOUD"));
+        assert_eq!(view.body().unwrap().as_str(), Some("message"));
+        assert_eq!((view.trace_id(), view.span_id()), (&[7; 16][..], &[8; 8][..]));
+        assert_eq!((view.flags(), view.event_name()), (1, "event"));
+        assert_eq!(
+            attrs(&view),
+            vec![
+                ("b".into(), Value::Int(2)),
+                ("keep".into(), Value::Int(1)),
+                ("x".into(), Value::from("new x")),
+                ("c".into(), Value::Bool(true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rewritten_resource_holds_only_the_picked_records_in_their_scopes() {
+        let record = |body: &str| LogRecordData { body: Some(Value::from(body)), ..Default::default() };
+        let request = aegis_plugin_sdk::wire::LogsData {
+            resource_logs: vec![ResourceLogsData {
+                resource: Some(ResourceData {
+                    attributes: attributes(vec![("host.name", Value::from("n1"))]),
+                    ..Default::default()
+                }),
+                scope_logs: vec![
+                    ScopeLogsData {
+                        scope: Some(ScopeData { name: "one".into(), ..Default::default() }),
+                        log_records: vec![record("a"), record("b")],
+                        schema_url: "s1".into(),
+                    },
+                    ScopeLogsData {
+                        scope: Some(ScopeData { name: "two".into(), ..Default::default() }),
+                        log_records: vec![record("c")],
+                        schema_url: "s2".into(),
+                    },
+                    ScopeLogsData { scope: None, log_records: vec![record("d")], schema_url: String::new() },
+                ],
+                schema_url: "r".into(),
+            }],
+        }
+        .encode();
+        let logs = Logs::parse(&request).unwrap();
+        let original = logs.resource_logs().next().unwrap();
+        let scopes: Vec<_> = original.scope_logs().collect();
+        let mut outs = Vec::new();
+        for (s, scope) in scopes.iter().enumerate() {
+            for r in scope.log_records() {
+                outs.push(Out { scope: s, original: r.bytes(), rebuilt: None, service: None });
+            }
+        }
+        // b and d: the first and third scope, without the second.
+        let payload = resource(&original, &scopes, original.resource().bytes(), &outs, |i| i == 1 || i == 3, &[]);
+        let mut out = Vec::new();
+        crate::value::put_len_field(&mut out, 1, &payload);
+        validate(Signal::Logs, &out).unwrap();
+        let logs = Logs::parse(&out).unwrap();
+        let resource = logs.resource_logs().next().unwrap();
+        assert_eq!(resource.schema_url(), "r");
+        assert_eq!(resource.resource().attribute("host.name").unwrap().as_str(), Some("n1"));
+        let got: Vec<(String, String, Vec<String>)> = resource
+            .scope_logs()
+            .map(|s| {
+                let bodies = s.log_records().map(|r| r.body().unwrap().as_str().unwrap().to_owned()).collect();
+                (s.scope().name().to_owned(), s.schema_url().to_owned(), bodies)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![("one".into(), "s1".into(), vec!["b".into()]), (String::new(), String::new(), vec!["d".into()])]
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! Building the protobuf the SDK's editors do not: a `ResourceLogs` for records that move
-//! to a resource of their own service, and a log record rebuilt from a held CRI piece.
+//! Building the protobuf the SDK's editors do not: a resource's copy with another
+//! `service.name`, and a `ResourceLogs` with a log record rebuilt from held CRI pieces.
 //! Everything not named here is copied from the input as it is.
 
 use crate::value::{Fields, key_of, key_value_len, put_key_value_payload, put_len_field, put_len_header, put_varint};
@@ -87,7 +87,7 @@ pub(crate) fn record_from_template(template: &[u8], time: u64, body: &str, attri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_plugin_sdk::wire::{LogRecordData, LogsData, ResourceData, attributes};
+    use aegis_plugin_sdk::wire::{LogRecordData, ResourceData, attributes};
     use aegis_plugin_sdk::{LogRecord, Logs, Resource, Value};
 
     #[test]
@@ -127,7 +127,6 @@ mod tests {
         let scope = resource.scope_logs().next().unwrap();
         assert_eq!((scope.scope().name(), scope.schema_url()), ("app", "https://schema/s"));
         assert_eq!(logs.records().count(), 2);
-        let _ = LogsData::default();
     }
 
     #[test]

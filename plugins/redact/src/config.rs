@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use aegis_plugin_sdk::condition::Condition;
 use aegis_plugin_sdk::hash::HmacSha256Key;
 use aegis_plugin_sdk::{Config, Error, Signal};
-use regex::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexSet};
 use serde::Deserialize;
 
 use crate::detect::{Detectors, Found, Reason};
@@ -121,7 +121,7 @@ impl Patterns {
     }
 
     /// Whether any of the regexes matches `text`.
-    pub(crate) fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &[u8]) -> bool {
         match &self.each[..] {
             [one] => one.is_match(text),
             _ => self.set.is_match(text),
@@ -129,7 +129,7 @@ impl Patterns {
     }
 
     /// Adds every non-empty match of every regex in `text` to `out`.
-    pub(crate) fn find(&self, text: &str, reason: Reason, out: &mut Vec<Found>) {
+    pub(crate) fn find(&self, text: &[u8], reason: Reason, out: &mut Vec<Found>) {
         let mut add = |regex: &Regex| {
             for m in regex.find_iter(text).filter(|m| !m.is_empty()) {
                 out.push(Found { start: m.start(), end: m.end(), reason });

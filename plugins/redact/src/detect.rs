@@ -87,9 +87,9 @@ impl Detectors {
         self.0 & (1 << reason.index()) != 0
     }
 
-    /// Finds everything the switched-on value detectors recognise in `text`.
-    pub(crate) fn scan(self, text: &str, out: &mut Vec<Found>) {
-        let s = text.as_bytes();
+    /// Finds everything the switched-on value detectors recognise in `s` (text, read as
+    /// bytes: every shape they look for is ASCII).
+    pub(crate) fn scan(self, s: &[u8], out: &mut Vec<Found>) {
         let shape = Shape::of(s);
         if self.has(Reason::Email) && shape.count(AT) > 0 {
             email(s, out);
@@ -101,7 +101,7 @@ impl Detectors {
             ipv4(s, out);
         }
         if self.has(Reason::Ipv6) && shape.count(COLON) >= 2 {
-            ipv6(text, out);
+            ipv6(s, out);
         }
         if self.has(Reason::Jwt) && shape.count(LOWER_E) > 0 && shape.count(DOT) >= 2 {
             jwt(s, out);
@@ -395,8 +395,7 @@ const IPV6_MAX: usize = 45;
 /// an optional `%zone`. Candidates are checked by the standard library's parser. To keep
 /// `Type::method` and `dead::beef`-like words apart, an address must contain a decimal
 /// digit, and must not be glued to letters.
-fn ipv6(text: &str, out: &mut Vec<Found>) {
-    let s = text.as_bytes();
+fn ipv6(s: &[u8], out: &mut Vec<Found>) {
     let hexish = |b: u8| b.is_ascii_hexdigit() || b == b':';
     let mut from = 0;
     let mut p = 0;
@@ -436,7 +435,8 @@ fn ipv6(text: &str, out: &mut Vec<Found>) {
         let plausible = candidate.len() <= IPV6_MAX
             && candidate.iter().filter(|&&b| b == b':').count() >= 2
             && candidate.iter().any(u8::is_ascii_digit);
-        if !glued && plausible && text.get(start..end).is_some_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok()) {
+        if !glued && plausible && std::str::from_utf8(candidate).is_ok_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok())
+        {
             out.push(Found { start, end: stop, reason: Reason::Ipv6 });
             from = stop;
             p = p.max(stop);
@@ -619,7 +619,7 @@ mod tests {
         let mut on = Detectors::default();
         on.enable(reason);
         let mut out = Vec::new();
-        on.scan(text, &mut out);
+        on.scan(text.as_bytes(), &mut out);
         assert!(out.iter().all(|f| f.reason == reason));
         out.iter().map(|f| &text[f.start..f.end]).collect()
     }

@@ -252,7 +252,7 @@ impl Engine {
     /// same as last time when the key is.
     fn positional_rule(&mut self, set: Set, i: usize, key: &str) -> KeyRule {
         if let Some((last, rule)) = self.memo[set as usize].get(i)
-            && last == key
+            && same(last.as_bytes(), key.as_bytes())
         {
             return *rule;
         }
@@ -287,7 +287,7 @@ impl Engine {
             KeyRule::Ignore
         } else if !rules.allow_all_keys && !rules.allowed_keys.contains(key) {
             KeyRule::Remove
-        } else if rules.blocked_keys.as_ref().is_some_and(|p| p.is_match(key)) {
+        } else if rules.blocked_keys.as_ref().is_some_and(|p| p.is_match(key.as_bytes())) {
             KeyRule::Mask(Reason::BlockedKey)
         } else if rules.sensitive_keys && is_sensitive_key(key) {
             KeyRule::Mask(Reason::SensitiveKey)
@@ -358,23 +358,28 @@ impl Engine {
                 Changed::Text
             });
         }
-        let changed = match value.get() {
-            ValueRef::Str(s) => self.scan(s, tally).then_some(Changed::Text),
-            ValueRef::Int(n) if self.scans_number(n) => {
-                let mut number = std::mem::take(&mut self.number);
-                number.clear();
-                number.push_str(&n.to_string());
-                let changed = self.scan(&number, tally);
-                self.number = number;
-                changed.then_some(Changed::Text)
+        // Most values are strings, encoded as one field: read their bytes as they are.
+        let changed = if let Some(text) = plain_string(value.bytes()) {
+            self.scan(text, tally).then_some(Changed::Text)
+        } else {
+            match value.get() {
+                ValueRef::Str(s) => self.scan(s.as_bytes(), tally).then_some(Changed::Text),
+                ValueRef::Int(n) if self.scans_number(n) => {
+                    let mut number = std::mem::take(&mut self.number);
+                    number.clear();
+                    number.push_str(&n.to_string());
+                    let changed = self.scan(number.as_bytes(), tally);
+                    self.number = number;
+                    changed.then_some(Changed::Text)
+                }
+                ValueRef::KvList(list) => {
+                    return self.kvlist(list, depth + 1, summary, tally).map(|l| Changed::Value(Value::KvList(l)));
+                }
+                ValueRef::Array(array) => {
+                    return self.array(array, depth + 1, summary, tally).map(|a| Changed::Value(Value::Array(a)));
+                }
+                _ => None,
             }
-            ValueRef::KvList(list) => {
-                return self.kvlist(list, depth + 1, summary, tally).map(|l| Changed::Value(Value::KvList(l)));
-            }
-            ValueRef::Array(array) => {
-                return self.array(array, depth + 1, summary, tally).map(|a| Changed::Value(Value::Array(a)));
-            }
-            _ => None,
         };
         if changed.is_some() {
             summary.masked(&self.path);
@@ -481,15 +486,15 @@ impl Engine {
             ValueRef::Str("") => false,
             ValueRef::Str(s) if matches!(&self.rules.replacement, Replacement::Mask(mask) if mask == s) => false,
             ValueRef::Str(s) => {
-                replace_into(&self.rules.replacement, s.as_bytes(), &mut self.text);
+                push_replacement(&self.rules.replacement, s.as_bytes(), &mut self.text);
                 true
             }
             ValueRef::Bytes(b) => {
-                replace_into(&self.rules.replacement, b, &mut self.text);
+                push_replacement(&self.rules.replacement, b, &mut self.text);
                 true
             }
             other => {
-                replace_into(&self.rules.replacement, other.to_string().as_bytes(), &mut self.text);
+                push_replacement(&self.rules.replacement, other.to_string().as_bytes(), &mut self.text);
                 true
             }
         }
@@ -497,7 +502,7 @@ impl Engine {
 
     /// Masks what `blocked_values` and the detectors find in `text` (except what
     /// `allowed_values` match), into `self.text`; false when nothing is found.
-    fn scan(&mut self, text: &str, tally: &mut Tally) -> bool {
+    fn scan(&mut self, text: &[u8], tally: &mut Tally) -> bool {
         let found = &mut self.found;
         found.clear();
         self.rules.detectors.scan(text, found);
@@ -517,7 +522,8 @@ impl Engine {
             }
         }
         found.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-        self.text.clear();
+        let mut out = std::mem::take(&mut self.text).into_bytes();
+        out.clear();
         let mut pos = 0;
         let mut i = 0;
         while i < found.len() {
@@ -528,23 +534,79 @@ impl Engine {
                 end = end.max(found[i].end);
                 i += 1;
             }
-            self.text.push_str(text.get(pos..start).unwrap_or(""));
-            replace_into(&self.rules.replacement, text.as_bytes().get(start..end).unwrap_or(&[]), &mut self.text);
+            out.extend_from_slice(text.get(pos..start).unwrap_or(&[]));
+            replace_into(&self.rules.replacement, text.get(start..end).unwrap_or(&[]), &mut out);
             tally.masked[reason.index()] += 1;
             pos = end;
         }
-        self.text.push_str(text.get(pos..).unwrap_or(""));
+        out.extend_from_slice(text.get(pos..).unwrap_or(&[]));
+        self.text = match String::from_utf8(out) {
+            Ok(text) => text,
+            // Only text that was not UTF-8 to begin with (which the host never lets
+            // through), or a user pattern that cut a character, ends here: it goes whole.
+            Err(error) => {
+                let mut out = error.into_bytes();
+                out.clear();
+                replace_into(&self.rules.replacement, text, &mut out);
+                String::from_utf8(out).unwrap_or_default()
+            }
+        };
         true
     }
 }
 
+/// The bytes of a string `AnyValue` in the encoding every encoder writes (field 1, and
+/// nothing else), without checking their UTF-8 (only changed strings need that).
+#[inline]
+fn plain_string(payload: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = payload.split_first()?;
+    if tag != 0x0a {
+        return None;
+    }
+    let mut len = 0usize;
+    for (i, &b) in rest.iter().enumerate().take(5) {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            let body = &rest[i + 1..];
+            return (body.len() == len).then_some(body);
+        }
+    }
+    None
+}
+
 /// Appends what `part` is replaced by.
-fn replace_into(replacement: &Replacement, part: &[u8], out: &mut String) {
+fn push_replacement(replacement: &Replacement, part: &[u8], out: &mut String) {
     match replacement {
         Replacement::Mask(mask) => out.push_str(mask),
         Replacement::Sha256 => out.push_str(&hash::sha256_hex(part)),
         Replacement::HmacSha256(key) => out.push_str(&key.hex(part)),
     }
+}
+
+/// [`push_replacement`] onto bytes.
+fn replace_into(replacement: &Replacement, part: &[u8], out: &mut Vec<u8>) {
+    match replacement {
+        Replacement::Mask(mask) => out.extend_from_slice(mask.as_bytes()),
+        Replacement::Sha256 => out.extend_from_slice(hash::sha256_hex(part).as_bytes()),
+        Replacement::HmacSha256(key) => out.extend_from_slice(key.hex(part).as_bytes()),
+    }
+}
+
+/// Whether two short byte strings are equal, compared 8 bytes at a time: in WebAssembly
+/// `memcmp` goes byte by byte, and keys are compared once per attribute.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |chunk: &[u8]| u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// A multiply-rotate hash over 8 bytes at a time (like rustc's FxHash): keys are short

@@ -85,7 +85,9 @@ fn logs_request(records: usize, attributes: usize) -> Vec<u8> {
 }
 
 fn time(name: &str, config: &str, attributes: usize) {
-    if std::env::var("ONLY").is_ok_and(|o| o != name) { return; }
+    if std::env::var("ONLY").is_ok_and(|o| o != name) {
+        return;
+    }
     let mut p = Redact::init(Config::from_json(config).unwrap()).unwrap();
     let input = logs_request(1000, attributes);
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(300);

@@ -1,4 +1,5 @@
-//! The few fields of a span that head sampling reads, taken in one pass over its bytes.
+//! The few fields of a span or log record that head sampling reads, taken in one pass
+//! over its bytes.
 //!
 //! The SDK's views scan a message once per getter (the last occurrence of a field wins, so
 //! each getter reads to the end); the trace id, trace state, status and times of a span cost
@@ -65,6 +66,62 @@ pub(crate) fn span(bytes: &[u8]) -> SpanFacts<'_> {
         };
     }
     facts
+}
+
+/// What head sampling needs of a log record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogFacts<'a> {
+    pub(crate) trace_id: &'a [u8],
+    /// `severity_number`: 17 and above are ERROR and FATAL.
+    pub(crate) severity: i32,
+    /// Whether an attribute's key starts with `sampling.`: only then can the record carry
+    /// `sampling.threshold` or `sampling.randomness`, which are worth looking up.
+    pub(crate) sampling_attributes: bool,
+}
+
+/// Reads the facts of an encoded `LogRecord`.
+pub(crate) fn log(bytes: &[u8]) -> LogFacts<'_> {
+    let mut facts = LogFacts::default();
+    let mut rest = bytes;
+    while let Some((tag, after)) = varint(rest) {
+        rest = match tag & 7 {
+            LEN => {
+                let Some((payload, after)) = len_payload(after) else { break };
+                match tag >> 3 {
+                    9 => facts.trace_id = payload,
+                    6 => facts.sampling_attributes |= key_starts_with(payload, b"sampling."),
+                    _ => {}
+                }
+                after
+            }
+            VARINT => {
+                let Some((value, after)) = varint(after) else { break };
+                if tag >> 3 == 2 {
+                    facts.severity = value as i32;
+                }
+                after
+            }
+            I64 => match after.get(8..) {
+                Some(after) => after,
+                None => break,
+            },
+            I32 => match after.get(4..) {
+                Some(after) => after,
+                None => break,
+            },
+            _ => break,
+        };
+    }
+    facts
+}
+
+/// Whether the key of an encoded `KeyValue` starts with `prefix`. Encoders write the key
+/// first; a key written elsewhere is looked for the slow way.
+fn key_starts_with(kv: &[u8], prefix: &[u8]) -> bool {
+    match kv {
+        [0x0a, len, key @ ..] if *len < 0x80 => key.get(..*len as usize).is_some_and(|key| key.starts_with(prefix)),
+        _ => kv.windows(prefix.len()).any(|w| w == prefix),
+    }
 }
 
 const VARINT: u64 = 0;
@@ -162,6 +219,30 @@ mod tests {
         let mut twice = bytes.clone();
         twice.extend_from_slice(&[0x0a, 2, 0xaa, 0xbb]);
         assert_eq!(span(&twice).trace_id, [0xaa, 0xbb]);
+    }
+
+    #[test]
+    fn log_facts_agree_with_the_sdk_views() {
+        let data = aegis_plugin_sdk::LogRecordData {
+            time_unix_nano: 5,
+            severity_number: 17,
+            body: Some(aegis_plugin_sdk::Value::Str("boom".into())),
+            trace_id: vec![3; 16],
+            span_id: vec![4; 8],
+            flags: 1,
+            ..Default::default()
+        };
+        let bytes = data.encode();
+        let view = aegis_plugin_sdk::LogRecord::new(&bytes);
+        let facts = log(&bytes);
+        assert_eq!((facts.trace_id, facts.severity), (view.trace_id(), view.severity_number()));
+        assert!(!facts.sampling_attributes);
+        let tagged = aegis_plugin_sdk::LogRecordData {
+            attributes: vec![("sampling.threshold".into(), aegis_plugin_sdk::Value::Str("c".into()))],
+            ..data
+        };
+        assert!(log(&tagged.encode()).sampling_attributes);
+        assert_eq!(log(&[0x48, 0xff]), LogFacts::default());
     }
 
     #[test]

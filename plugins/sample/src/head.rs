@@ -2,11 +2,12 @@
 //! collectors because it depends only on the item's trace id (or attribute, or explicit
 //! randomness) and the configuration.
 
+use aegis_plugin_sdk::wire::AttributeScratch;
 use aegis_plugin_sdk::{AnyValue, LogRecord, LogRecordMut, Resource, SpanMut, ValueRef};
 
 use crate::config::{AttributeSource, Fallback, Head, LogSource, Mode, Rules};
 use crate::counts::{Anomaly, Reason, Tally};
-use crate::facts::SpanFacts;
+use crate::facts::{LogFacts, SpanFacts};
 use crate::seed;
 use crate::threshold::{Randomness, Threshold};
 use crate::tracestate;
@@ -93,7 +94,7 @@ impl HeadSampler {
         let trace_id = span.trace_id;
         match self.head.mode {
             Mode::HashSeed | Mode::Tail => {
-                let hash = if trace_id.len() == 16 && trace_id.iter().any(|&b| b != 0) {
+                let hash = if valid_trace_id(trace_id) {
                     seed::fnv1a(self.head.seed, trace_id)
                 } else {
                     match self.without_id(tally) {
@@ -142,12 +143,12 @@ impl HeadSampler {
     }
 
     /// Decides about a log record.
-    pub(crate) fn log(&mut self, record: &LogRecordMut<'_>, tally: &mut Tally) -> Decision {
+    pub(crate) fn log(&mut self, record: &LogRecordMut<'_>, facts: &LogFacts<'_>, tally: &mut Tally) -> Decision {
         let view = record.view();
         let resource = record.resource();
         match self.head.mode {
             Mode::HashSeed | Mode::Tail => {
-                let hash = match self.log_hash(&view, &resource) {
+                let hash = match self.log_hash(facts.trace_id, &view, &resource) {
                     Some(hash) => hash,
                     None => match self.without_id(tally) {
                         Ok(hash) => hash,
@@ -158,8 +159,8 @@ impl HeadSampler {
                 let mut decision = Decision::sampled(keep);
                 if keep
                     && self.head.annotate
-                    && view.attribute(THRESHOLD_ATTRIBUTE).is_none()
-                    && view.attribute(RANDOMNESS_ATTRIBUTE).is_none()
+                    && !(facts.sampling_attributes
+                        && (record.has_attribute(THRESHOLD_ATTRIBUTE) || record.has_attribute(RANDOMNESS_ATTRIBUTE)))
                 {
                     decision.annotate = true;
                     decision.threshold = self.head.threshold;
@@ -168,8 +169,12 @@ impl HeadSampler {
                 decision
             }
             Mode::Proportional | Mode::Equalizing => {
-                // Absent: None; present: Some(the value, if it reads as one).
-                let read = |key: &str| view.attribute(key).map(|v: AnyValue<'_>| v.as_str());
+                // Absent: None; present: Some(the value, if it reads as one). The presence
+                // tests compare key bytes only, which is much cheaper than reading values.
+                let read = |key: &str| {
+                    (facts.sampling_attributes && record.has_attribute(key))
+                        .then(|| view.attribute(key).and_then(|v: AnyValue<'_>| v.as_str()))
+                };
                 let parsed_th = read(THRESHOLD_ATTRIBUTE).map(|t| t.and_then(Threshold::parse));
                 let parsed_rv = read(RANDOMNESS_ATTRIBUTE).map(|r| r.and_then(Randomness::parse));
                 let malformed = matches!(parsed_th, Some(None)) || matches!(parsed_rv, Some(None));
@@ -179,7 +184,7 @@ impl HeadSampler {
                 let carried_rv = parsed_rv.flatten();
                 let (randomness, source) = match carried_rv {
                     Some(rv) => (rv, Source::Carried),
-                    None => match self.log_randomness(&view, &resource) {
+                    None => match self.log_randomness(facts.trace_id, &view, &resource) {
                         Some(found) => found,
                         None => match self.without_id(tally) {
                             Ok(hash) => (seed::randomness(hash), Source::Derived),
@@ -247,27 +252,29 @@ impl HeadSampler {
     }
 
     /// The hash of a log record's trace id or attribute, in the configured order.
-    fn log_hash(&mut self, view: &LogRecord<'_>, resource: &Resource<'_>) -> Option<u32> {
+    fn log_hash(&mut self, trace_id: &[u8], view: &LogRecord<'_>, resource: &Resource<'_>) -> Option<u32> {
         let seed = self.head.seed;
-        let by_trace = |view: &LogRecord<'_>| {
-            let id = view.trace_id();
-            (id.len() == 16 && id.iter().any(|&b| b != 0)).then(|| seed::fnv1a(seed, id))
-        };
+        let by_trace = || valid_trace_id(trace_id).then(|| seed::fnv1a(seed, trace_id));
         match self.logs.first {
-            AttributeSource::TraceId => by_trace(view).or_else(|| self.attribute_hash(view, resource)),
-            AttributeSource::Record => self.attribute_hash(view, resource).or_else(|| by_trace(view)),
+            AttributeSource::TraceId => by_trace().or_else(|| self.attribute_hash(view, resource)),
+            AttributeSource::Record => self.attribute_hash(view, resource).or_else(by_trace),
         }
     }
 
     /// The randomness of a log record for the threshold modes: its trace id's last 56
     /// bits, or the hash of its attribute, in the configured order.
-    fn log_randomness(&mut self, view: &LogRecord<'_>, resource: &Resource<'_>) -> Option<(Randomness, Source)> {
-        let by_trace = |view: &LogRecord<'_>| Randomness::from_trace_id(view.trace_id()).map(|r| (r, Source::Carried));
+    fn log_randomness(
+        &mut self,
+        trace_id: &[u8],
+        view: &LogRecord<'_>,
+        resource: &Resource<'_>,
+    ) -> Option<(Randomness, Source)> {
+        let by_trace = || Randomness::from_trace_id(trace_id).map(|r| (r, Source::Carried));
         let by_attribute =
             |this: &mut Self| this.attribute_hash(view, resource).map(|h| (seed::randomness(h), Source::Derived));
         match self.logs.first {
-            AttributeSource::TraceId => by_trace(view).or_else(|| by_attribute(self)),
-            AttributeSource::Record => by_attribute(self).or_else(|| by_trace(view)),
+            AttributeSource::TraceId => by_trace().or_else(|| by_attribute(self)),
+            AttributeSource::Record => by_attribute(self).or_else(by_trace),
         }
     }
 
@@ -296,17 +303,32 @@ impl HeadSampler {
     }
 }
 
+/// Whether a trace id is one to sample by: 16 bytes, not all zero (W3C's invalid id).
+fn valid_trace_id(id: &[u8]) -> bool {
+    <[u8; 16]>::try_from(id).is_ok_and(|id| u128::from_ne_bytes(id) != 0)
+}
+
 /// Applies a decision to a log record (the span case is in `lib.rs`, which owns the
-/// trace state text).
-pub(crate) fn annotate_log(record: &mut LogRecordMut<'_>, decision: &Decision, text: &mut String) {
+/// trace state text): both attributes in one re-encoding of the record.
+pub(crate) fn annotate_log(
+    record: &mut LogRecordMut<'_>,
+    decision: &Decision,
+    text: &mut String,
+    scratch: &mut AttributeScratch,
+) {
     text.clear();
     decision.threshold.encode(text);
-    record.set_attribute(THRESHOLD_ATTRIBUTE, text.as_str());
+    let threshold_end = text.len();
     if let Some(rv) = decision.randomness {
-        text.clear();
         rv.encode(text);
-        record.set_attribute(RANDOMNESS_ATTRIBUTE, text.as_str());
     }
+    let (threshold, randomness) = text.split_at(threshold_end);
+    record.edit_attributes(scratch, |attributes| {
+        attributes.set(THRESHOLD_ATTRIBUTE, threshold);
+        if !randomness.is_empty() {
+            attributes.set(RANDOMNESS_ATTRIBUTE, randomness);
+        }
+    });
 }
 
 /// Whether a keep rule's shortcut (`keep_errors`, `keep_slower_than`) keeps a span.
@@ -321,7 +343,7 @@ pub(crate) fn rules_keep_span(rules: &Rules, facts: &SpanFacts<'_>, span: &SpanM
 }
 
 /// Whether a keep rule keeps a log record.
-pub(crate) fn rules_keep_log(rules: &Rules, record: &LogRecordMut<'_>) -> bool {
+pub(crate) fn rules_keep_log(rules: &Rules, facts: &LogFacts<'_>, record: &LogRecordMut<'_>) -> bool {
     // Severity numbers 17 to 24 are ERROR and FATAL.
-    (rules.errors && record.view().severity_number() >= 17) || rules.logs.iter().any(|c| c.matches_log(record))
+    (rules.errors && facts.severity >= 17) || rules.logs.iter().any(|c| c.matches_log(record))
 }

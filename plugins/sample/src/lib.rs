@@ -20,12 +20,12 @@ mod tracestate;
 use std::collections::{HashMap, HashSet};
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::ResourceSpans;
+use aegis_plugin_sdk::wire::{AttributeScratch, ResourceSpans};
 use aegis_plugin_sdk::{LogRecordMut, SpanMut};
 
 use config::{KeySource, Mode, Rules};
 use counts::{Reason, Tally};
-use facts::SpanFacts;
+use facts::{LogFacts, SpanFacts};
 use head::{Decision, HeadSampler, Rng, annotate_log, rules_keep_log, shortcuts_keep_span};
 use limit::Limiter;
 use tail::{Context, Outbox, TailSampler};
@@ -45,6 +45,7 @@ pub struct Sample {
     /// Per batch: whether the rate limit admitted each trace, so its spans go together.
     admitted: HashMap<[u8; 16], bool>,
     text: String,
+    scratch: AttributeScratch,
     /// A fixed clock for tests, in monotonic nanoseconds.
     #[cfg(test)]
     clock: Option<u64>,
@@ -71,6 +72,7 @@ impl Processor for Sample {
             forced: HashSet::new(),
             admitted: HashMap::new(),
             text: String::new(),
+            scratch: AttributeScratch::default(),
             #[cfg(test)]
             clock: None,
         })
@@ -84,13 +86,16 @@ impl Processor for Sample {
         }
         self.tally = Tally::default();
         let now = self.now();
-        let Sample { rules, head, limiter, tally, text, .. } = self;
+        let Sample { rules, head, limiter, tally, text, scratch, .. } = self;
         let rules_apply = rules.any_for_logs();
-        for mut record in logs.records_mut() {
-            let decision = if rules_apply && rules_keep_log(rules, &record) {
+        // One scan of each record for the fields the decision reads.
+        let mut facts: Vec<LogFacts<'_>> = Vec::with_capacity(logs.len());
+        facts.extend(logs.records().map(|record| facts::log(record.bytes())));
+        for (mut record, facts) in logs.records_mut().zip(&facts) {
+            let decision = if rules_apply && rules_keep_log(rules, facts, &record) {
                 Decision::plain(true, Reason::KeepRule)
             } else {
-                head.log(&record, tally)
+                head.log(&record, facts, tally)
             };
             let (mut keep, mut reason) = (decision.keep, decision.reason);
             if let Some(limiter) = limiter.as_mut()
@@ -104,7 +109,7 @@ impl Processor for Sample {
             if !keep {
                 record.remove();
             } else if decision.annotate {
-                annotate_log(&mut record, &decision, text);
+                annotate_log(&mut record, &decision, text, scratch);
             }
         }
         self.tally.flush(Signal::Logs);
@@ -141,7 +146,8 @@ impl Sample {
         let now = if self.limiter.is_some() { self.now() } else { 0 };
         let Sample { rules, head, limiter, tally, matched, forced, admitted, .. } = self;
         // One scan of each span for everything the decision reads.
-        let facts: Vec<SpanFacts<'_>> = traces.spans().map(|span| facts::span(span.bytes())).collect();
+        let mut facts: Vec<SpanFacts<'_>> = Vec::with_capacity(traces.len());
+        facts.extend(traces.spans().map(|span| facts::span(span.bytes())));
         matched.clear();
         forced.clear();
         admitted.clear();
