@@ -82,18 +82,18 @@ impl Plan {
 }
 
 /// The summary attribute names, as the OpenTelemetry Collector writes them.
-pub(crate) const MASKED_COUNT: &str = "redaction.masked.count";
-pub(crate) const MASKED_KEYS: &str = "redaction.masked.keys";
-pub(crate) const REDACTED_COUNT: &str = "redaction.redacted.count";
-pub(crate) const REDACTED_KEYS: &str = "redaction.redacted.keys";
+const MASKED_COUNT: &str = "redaction.masked.count";
+const MASKED_KEYS: &str = "redaction.masked.keys";
+const REDACTED_COUNT: &str = "redaction.redacted.count";
+const REDACTED_KEYS: &str = "redaction.redacted.keys";
 
 /// What was masked and removed in one set of attributes (with a log record's body), for
 /// its summary attributes.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     level: SummaryLevel,
-    pub(crate) masked: u32,
-    pub(crate) removed: u32,
+    masked: u32,
+    removed: u32,
     masked_keys: Vec<String>,
     removed_keys: Vec<String>,
 }
@@ -203,7 +203,9 @@ const KEY_CACHE: usize = 4096;
 /// since batches repeat the same keys in the same order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Set {
+    /// Log records, spans and data points.
     Item,
+    /// Span events.
     Event,
     Resource,
     Scope,
@@ -224,6 +226,7 @@ pub(crate) struct Engine {
     allowed: Vec<Found>,
     /// The text of the last changed string.
     text: String,
+    /// The decimal text of the integer being scanned.
     number: String,
     /// Where in a body or value the engine is, for `redaction.*.keys` (debug only).
     path: String,

@@ -567,3 +567,19 @@ fn values_nested_deeper_than_followed_are_masked_whole_without_a_stack_overflow(
     }
     assert_eq!((depth, body), (33, s("****")));
 }
+
+#[test]
+fn a_string_that_is_not_utf8_is_masked_whole_when_it_holds_something() {
+    // The host refuses such strings; a plugin's own caller might not. Encode bytes, then
+    // turn the bytes field (7) into a string field (1).
+    let content = b"\xffmail ann@example.com";
+    let mut input =
+        logs(vec![(vec![], vec![record(None, vec![kv("note", Pv { value: Some(V::BytesValue(content.to_vec())) })])])]);
+    let mut marker = vec![0x3a, content.len() as u8];
+    marker.extend_from_slice(content);
+    let at = input.windows(marker.len()).position(|w| w == marker).expect("the encoded bytes value");
+    input[at] = 0x0a;
+    let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email"] }));
+    let out = run_logs(&mut p, &input);
+    assert_eq!(out.resource_logs[0].scope_logs[0].log_records[0].attributes, vec![kv("note", s("****"))]);
+}
