@@ -16,7 +16,9 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in ["plugins", "tests/plugins", "benches/boundary-guest", "benches/bench-processor", "wit", "Cargo.lock"] {
+    for watched in
+        ["plugins", "tests/plugins", "benches/boundary-guest", "benches/bench-processor", "wit", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -45,7 +47,9 @@ fn main() {
     }
 
     let release = wasm_target_dir.join(TARGET).join("release");
-    let mut table = String::from("/// The plugins built into this binary, by name.\npub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n");
+    let mut table = String::from(
+        "/// The plugins built into this binary, by name.\npub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
     for (name, package) in first_party.iter().filter(|(_, package)| built.contains(&package)) {
         let file = copy_artifact(&release, package, &out);
         writeln!(table, "    ({name:?}, include_bytes!({:?})),", file.display()).expect("write to string");
@@ -121,7 +125,10 @@ fn scrub_environment(cargo: &mut Command) {
             || key.starts_with("RUSTC")
             || key.starts_with("RUSTDOC")
             || key.starts_with("CLIPPY")
-            || matches!(&*key, "RUSTFLAGS" | "TARGET" | "HOST" | "OUT_DIR" | "PROFILE" | "OPT_LEVEL" | "DEBUG" | "NUM_JOBS");
+            || matches!(
+                &*key,
+                "RUSTFLAGS" | "TARGET" | "HOST" | "OUT_DIR" | "PROFILE" | "OPT_LEVEL" | "DEBUG" | "NUM_JOBS"
+            );
         if leaks {
             cargo.env_remove(&*key);
         }

@@ -105,7 +105,9 @@ exporters = ["loki"]
     let series = "aegis_exporter_sent_items_total{exporter=\"loki\",pipeline=\"logs\"}";
     loop {
         let sent = get(admin, "/metrics")
-            .and_then(|text| text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok())))
+            .and_then(|text| {
+                text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok()))
+            })
             .unwrap_or(0.0);
         if sent as usize >= lines {
             break;
@@ -128,7 +130,7 @@ fn make_lines(count: usize) -> String {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let level = if seed % 50 == 0 { "error" } else { "info" };
+        let level = if seed.is_multiple_of(50) { "error" } else { "info" };
         out.push_str(&format!(
             "{{\"timestamp\":\"2024-01-25T14:{:02}:{:02}.{:03}Z\",\"level\":\"{level}\",\"service\":\"aegis-backend\",\"message\":\"User created successfully\",\"trace_id\":\"{:016x}{:016x}\",\"method\":\"POST\",\"path\":\"/api/v1/users\",\"status_code\":201,\"duration_ms\":{},\"user_id\":\"{:08x}\"}}\n",
             (index / 60_000) % 60,

@@ -89,7 +89,9 @@ async fn drive(requests: usize, rounds: usize) {
     let payloads = Arc::new(make_payloads(64));
     let bytes_per_record = payloads[0].len() as f64 / RECORDS_PER_REQUEST as f64;
     let sink = Sink::start().await;
-    println!("throughput: {requests} requests of {RECORDS_PER_REQUEST} log records ({bytes_per_record:.0} bytes each, 6 attributes), {rounds} rounds, uncompressed OTLP/gRPC");
+    println!(
+        "throughput: {requests} requests of {RECORDS_PER_REQUEST} log records ({bytes_per_record:.0} bytes each, 6 attributes), {rounds} rounds, uncompressed OTLP/gRPC"
+    );
     for max_items in [512usize, 8192] {
         let mut results: Vec<(Path, Measurement)> = Vec::new();
         for round in 0..rounds {
@@ -124,7 +126,13 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn measure(path: Path, max_items: usize, requests: usize, payloads: &Arc<Vec<Bytes>>, sink: &Sink) -> Measurement {
+async fn measure(
+    path: Path,
+    max_items: usize,
+    requests: usize,
+    payloads: &Arc<Vec<Bytes>>,
+    sink: &Sink,
+) -> Measurement {
     let dir = tempfile::tempdir().unwrap();
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -237,7 +245,9 @@ async fn send(channel: &tonic::transport::Channel, payloads: &Arc<Vec<Bytes>>, c
                 grpc.ready().await.unwrap();
                 let payload = payloads[index % payloads.len()].clone();
                 let path = http::uri::PathAndQuery::from_static(LOGS_EXPORT);
-                grpc.unary::<Bytes, Bytes, _>(tonic::Request::new(payload), path, Raw).await.expect("the collector accepts");
+                grpc.unary::<Bytes, Bytes, _>(tonic::Request::new(payload), path, Raw)
+                    .await
+                    .expect("the collector accepts");
             }
         });
     }
@@ -253,8 +263,16 @@ fn make_payloads(count: usize) -> Vec<Bytes> {
         seed ^= seed << 17;
         seed
     };
-    let string = |key: &str, value: String| KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value)) }), ..Default::default() };
-    let int = |key: &str, value: i64| KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::IntValue(value)) }), ..Default::default() };
+    let string = |key: &str, value: String| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value)) }),
+        ..Default::default()
+    };
+    let int = |key: &str, value: i64| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::IntValue(value)) }),
+        ..Default::default()
+    };
     (0..count)
         .map(|_| {
             let records = (0..RECORDS_PER_REQUEST)
@@ -266,14 +284,32 @@ fn make_payloads(count: usize) -> Vec<Bytes> {
                         observed_time_unix_nano: 1_706_193_045_124_000_000 + index as u64 * 1_000_000,
                         severity_number: 9,
                         severity_text: "info".into(),
-                        body: Some(AnyValue { value: Some(Value::StringValue(format!("User created successfully for tenant acme-{:04} in region eu-west-1", random() % 10_000))) }),
+                        body: Some(AnyValue {
+                            value: Some(Value::StringValue(format!(
+                                "User created successfully for tenant acme-{:04} in region eu-west-1",
+                                random() % 10_000
+                            ))),
+                        }),
                         attributes: vec![
                             string("method", "POST".into()),
                             string("path", "/api/v1/users".into()),
                             int("status_code", 201),
                             int("duration_ms", (random() % 2000) as i64),
-                            string("user_id", format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", random() as u32, random() as u16, random() % 4096, random() % 4096, random() % (1 << 48))),
-                            string("client.address", format!("10.{}.{}.{}", random() % 256, random() % 256, random() % 256)),
+                            string(
+                                "user_id",
+                                format!(
+                                    "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                                    random() as u32,
+                                    random() as u16,
+                                    random() % 4096,
+                                    random() % 4096,
+                                    random() % (1 << 48)
+                                ),
+                            ),
+                            string(
+                                "client.address",
+                                format!("10.{}.{}.{}", random() % 256, random() % 256, random() % 256),
+                            ),
                         ],
                         trace_id,
                         span_id: random().to_le_bytes().to_vec(),
@@ -284,7 +320,10 @@ fn make_payloads(count: usize) -> Vec<Bytes> {
                 .collect();
             let request = ExportLogsServiceRequest {
                 resource_logs: vec![ResourceLogs {
-                    resource: Some(Resource { attributes: vec![string("service.name", "aegis-backend".into())], ..Default::default() }),
+                    resource: Some(Resource {
+                        attributes: vec![string("service.name", "aegis-backend".into())],
+                        ..Default::default()
+                    }),
                     scope_logs: vec![ScopeLogs {
                         scope: Some(InstrumentationScope { name: "aegis-backend".into(), ..Default::default() }),
                         log_records: records,

@@ -4,8 +4,8 @@
 pub mod admin;
 pub mod batch;
 pub mod config;
-pub(crate) mod net;
 pub(crate) mod exporters;
+pub(crate) mod net;
 pub(crate) mod otlp;
 pub(crate) mod receivers;
 pub mod runtime;

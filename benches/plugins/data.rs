@@ -30,7 +30,11 @@ impl Random {
 }
 
 pub(crate) fn string(key: &str, value: impl Into<String>) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn int(key: &str, value: i64) -> KeyValue {
@@ -44,7 +48,10 @@ pub(crate) fn log_record(random: &mut Random, attributes: usize) -> LogRecord {
         string("path", "/api/v1/users"),
         int("status_code", 201),
         int("duration_ms", (random.next() % 2000) as i64),
-        string("user_id", format!("{:08x}-{:04x}-4{:03x}", random.next() as u32, random.next() as u16, random.next() % 4096)),
+        string(
+            "user_id",
+            format!("{:08x}-{:04x}-4{:03x}", random.next() as u32, random.next() as u16, random.next() % 4096),
+        ),
         string("client.address", format!("10.{}.{}.{}", random.next() % 256, random.next() % 256, random.next() % 256)),
         string("user.email", format!("user{}@example.com", random.next() % 10_000)),
         string("http.user_agent", "Mozilla/5.0 (X11; Linux x86_64)"),
@@ -58,7 +65,10 @@ pub(crate) fn log_record(random: &mut Random, attributes: usize) -> LogRecord {
         severity_number: 9,
         severity_text: "info".into(),
         body: Some(AnyValue {
-            value: Some(Value::StringValue(format!("User created successfully for tenant acme-{:04}", random.next() % 10_000))),
+            value: Some(Value::StringValue(format!(
+                "User created successfully for tenant acme-{:04}",
+                random.next() % 10_000
+            ))),
         }),
         attributes: all,
         trace_id: random.bytes(16),
@@ -74,7 +84,10 @@ pub(crate) fn logs_request(records: usize, attributes: usize) -> Vec<u8> {
     let log_records = (0..records).map(|_| log_record(&mut random, attributes)).collect();
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
-            resource: Some(Resource { attributes: vec![string("service.name", "aegis-backend")], ..Default::default() }),
+            resource: Some(Resource {
+                attributes: vec![string("service.name", "aegis-backend")],
+                ..Default::default()
+            }),
             scope_logs: vec![ScopeLogs {
                 scope: Some(InstrumentationScope { name: "aegis-backend".into(), ..Default::default() }),
                 log_records,
@@ -95,7 +108,11 @@ pub(crate) fn traces_request(traces: usize) -> Vec<u8> {
         let trace_id = random.bytes(16);
         let root = random.bytes(8);
         let start = 1_706_193_045_000_000_000 + random.next() % 1_000_000_000;
-        for (index, (name, millis)) in [("http.request", 45), ("auth.verify", 5), ("policy.evaluate", 12), ("db.insert", 23)].into_iter().enumerate() {
+        for (index, (name, millis)) in
+            [("http.request", 45), ("auth.verify", 5), ("policy.evaluate", 12), ("db.insert", 23)]
+                .into_iter()
+                .enumerate()
+        {
             spans.push(Span {
                 trace_id: trace_id.clone(),
                 span_id: if index == 0 { root.clone() } else { random.bytes(8) },
@@ -104,14 +121,21 @@ pub(crate) fn traces_request(traces: usize) -> Vec<u8> {
                 kind: if index == 0 { 2 } else { 1 },
                 start_time_unix_nano: start,
                 end_time_unix_nano: start + millis * 1_000_000,
-                attributes: vec![string("http.method", "POST"), string("http.route", "/api/v1/users"), int("http.status_code", 201)],
+                attributes: vec![
+                    string("http.method", "POST"),
+                    string("http.route", "/api/v1/users"),
+                    int("http.status_code", 201),
+                ],
                 ..Default::default()
             });
         }
     }
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![string("service.name", "aegis-backend")], ..Default::default() }),
+            resource: Some(Resource {
+                attributes: vec![string("service.name", "aegis-backend")],
+                ..Default::default()
+            }),
             scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],

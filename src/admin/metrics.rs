@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// Every self-metric of one collector.
 pub struct Telemetry {
@@ -82,28 +80,87 @@ impl Telemetry {
     pub fn new() -> Arc<Self> {
         let r = Registry::new();
         let plugin_call_seconds = HistogramVec::new(
-            HistogramOpts::new("aegis_plugin_call_duration_seconds", "How long plugin calls take.").buckets(vec![
-                0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
-            ]),
+            HistogramOpts::new("aegis_plugin_call_duration_seconds", "How long plugin calls take.")
+                .buckets(vec![0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]),
             &["plugin", "function"],
         )
         .expect("valid metric definition");
         r.register(Box::new(plugin_call_seconds.clone())).expect("metric registered once");
         Arc::new(Self {
-            receiver_received: counter(&r, "aegis_receiver_received_items_total", "Items a receiver got.", &["receiver", "signal"]),
-            receiver_accepted: counter(&r, "aegis_receiver_accepted_items_total", "Items a receiver accepted.", &["receiver", "signal"]),
-            receiver_refused: counter(&r, "aegis_receiver_refused_items_total", "Items a receiver refused.", &["receiver", "signal", "reason"]),
-            receiver_invalid: counter(&r, "aegis_receiver_invalid_requests_total", "Requests a receiver refused as malformed.", &["receiver", "signal"]),
-            processor_in: counter(&r, "aegis_processor_items_in_total", "Items into a processor.", &["pipeline", "processor"]),
-            processor_out: counter(&r, "aegis_processor_items_out_total", "Items out of a processor.", &["pipeline", "processor"]),
-            processor_dropped: counter(&r, "aegis_processor_dropped_items_total", "Items a processor dropped.", &["pipeline", "processor", "reason"]),
-            exporter_sent: counter(&r, "aegis_exporter_sent_items_total", "Items an exporter delivered.", &["exporter", "pipeline"]),
-            exporter_failed: counter(&r, "aegis_exporter_failed_items_total", "Items an exporter gave up on.", &["exporter", "pipeline", "reason"]),
-            exporter_payloads: counter(&r, "aegis_exporter_payloads_total", "Payloads of exporter plugins, by outcome.", &["exporter", "outcome"]),
+            receiver_received: counter(
+                &r,
+                "aegis_receiver_received_items_total",
+                "Items a receiver got.",
+                &["receiver", "signal"],
+            ),
+            receiver_accepted: counter(
+                &r,
+                "aegis_receiver_accepted_items_total",
+                "Items a receiver accepted.",
+                &["receiver", "signal"],
+            ),
+            receiver_refused: counter(
+                &r,
+                "aegis_receiver_refused_items_total",
+                "Items a receiver refused.",
+                &["receiver", "signal", "reason"],
+            ),
+            receiver_invalid: counter(
+                &r,
+                "aegis_receiver_invalid_requests_total",
+                "Requests a receiver refused as malformed.",
+                &["receiver", "signal"],
+            ),
+            processor_in: counter(
+                &r,
+                "aegis_processor_items_in_total",
+                "Items into a processor.",
+                &["pipeline", "processor"],
+            ),
+            processor_out: counter(
+                &r,
+                "aegis_processor_items_out_total",
+                "Items out of a processor.",
+                &["pipeline", "processor"],
+            ),
+            processor_dropped: counter(
+                &r,
+                "aegis_processor_dropped_items_total",
+                "Items a processor dropped.",
+                &["pipeline", "processor", "reason"],
+            ),
+            exporter_sent: counter(
+                &r,
+                "aegis_exporter_sent_items_total",
+                "Items an exporter delivered.",
+                &["exporter", "pipeline"],
+            ),
+            exporter_failed: counter(
+                &r,
+                "aegis_exporter_failed_items_total",
+                "Items an exporter gave up on.",
+                &["exporter", "pipeline", "reason"],
+            ),
+            exporter_payloads: counter(
+                &r,
+                "aegis_exporter_payloads_total",
+                "Payloads of exporter plugins, by outcome.",
+                &["exporter", "outcome"],
+            ),
             pipeline_in: counter(&r, "aegis_pipeline_items_in_total", "Items that entered a pipeline.", &["pipeline"]),
-            pipeline_out: counter(&r, "aegis_pipeline_items_out_total", "Items a pipeline handed to its exporters.", &["pipeline"]),
+            pipeline_out: counter(
+                &r,
+                "aegis_pipeline_items_out_total",
+                "Items a pipeline handed to its exporters.",
+                &["pipeline"],
+            ),
             plugin_call_seconds,
-            plugin_failures: counter(&r, "aegis_plugin_failures_total", "Plugin failures by kind.", &["plugin", "kind"]),
+            plugin_failures: counter(
+                &r,
+                "aegis_plugin_failures_total",
+                "Plugin failures by kind.",
+                &["plugin", "kind"],
+            ),
             queue_depth: gauge(&r, "aegis_queue_depth_batches", "Batches waiting in a bounded queue.", &["queue"]),
             queue_capacity: gauge(&r, "aegis_queue_capacity_batches", "The capacity of a bounded queue.", &["queue"]),
             custom: Mutex::new(HashMap::new()),
@@ -136,9 +193,8 @@ impl Telemetry {
             CustomKind::Counter => format!("aegis_plugin_{base}_total"),
             CustomKind::Gauge | CustomKind::Histogram => format!("aegis_plugin_{base}"),
         };
-        let mut label_names: Vec<String> = std::iter::once("plugin".to_string())
-            .chain(labels.iter().map(|(key, _)| sanitize(key)))
-            .collect();
+        let mut label_names: Vec<String> =
+            std::iter::once("plugin".to_string()).chain(labels.iter().map(|(key, _)| sanitize(key))).collect();
         label_names.sort();
         label_names.dedup();
         if label_names.len() != labels.len() + 1 {
@@ -189,8 +245,7 @@ impl Telemetry {
 
 /// Makes a string a valid Prometheus metric or label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
 pub(crate) fn sanitize(name: &str) -> String {
-    let mut out: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }

@@ -24,7 +24,9 @@ struct AdminState {
 /// Binds the admin listener; serving starts with [`serve`].
 pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
     let address: SocketAddr = listen.parse().map_err(|_| format!("admin.listen: `{listen}` is not IP:PORT"))?;
-    tokio::net::TcpListener::bind(address).await.map_err(|error| format!("admin.listen: cannot listen on {listen}: {error}"))
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| format!("admin.listen: cannot listen on {listen}: {error}"))
 }
 
 /// Serves the admin endpoint until `shutdown` turns true.

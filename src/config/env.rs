@@ -8,11 +8,7 @@
 use super::ConfigError;
 
 /// Substitutes environment variables in `text`, collecting one error per unset variable.
-pub(crate) fn substitute(
-    text: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-    errors: &mut Vec<ConfigError>,
-) -> String {
+pub(crate) fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>, errors: &mut Vec<ConfigError>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('$') {

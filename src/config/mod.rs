@@ -196,7 +196,8 @@ impl Parser<'_> {
             Ok(typed) => Some(typed),
             Err(error) => {
                 let path = error.path().to_string();
-                let at = if path.is_empty() || path == "." { location.to_string() } else { format!("{location}.{path}") };
+                let at =
+                    if path.is_empty() || path == "." { location.to_string() } else { format!("{location}.{path}") };
                 let message = error.into_inner().message().to_string();
                 self.error(at, message);
                 None
@@ -380,7 +381,10 @@ impl Parser<'_> {
                     } else {
                         format!("defined: {}", defined.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))
                     };
-                    self.error(format!("{at}.{key}[{index}]"), format!("`{component}` is not defined under [{key}] ({known})"));
+                    self.error(
+                        format!("{at}.{key}[{index}]"),
+                        format!("`{component}` is not defined under [{key}] ({known})"),
+                    );
                 }
                 if names[..index].contains(component) && key != "processors" {
                     self.error(format!("{at}.{key}[{index}]"), format!("`{component}` is listed twice"));
@@ -440,7 +444,10 @@ impl Parser<'_> {
             for (key, patterns) in [("include", &files.include), ("exclude", &files.exclude)] {
                 for (index, pattern) in patterns.iter().enumerate() {
                     if let Err(error) = glob::Pattern::new(pattern) {
-                        self.error(format!("{at}.files.{key}[{index}]"), format!("`{pattern}` is not a glob pattern: {error}"));
+                        self.error(
+                            format!("{at}.files.{key}[{index}]"),
+                            format!("`{pattern}` is not a glob pattern: {error}"),
+                        );
                     }
                 }
             }
@@ -470,7 +477,10 @@ impl Parser<'_> {
         }
         for (index, dir) in grants.dirs.iter().enumerate() {
             if !dir.host.is_dir() {
-                self.error(format!("{at}.grants.dirs[{index}].host"), format!("no such directory: {}", dir.host.display()));
+                self.error(
+                    format!("{at}.grants.dirs[{index}].host"),
+                    format!("no such directory: {}", dir.host.display()),
+                );
             }
             if !dir.guest.starts_with('/') {
                 self.error(format!("{at}.grants.dirs[{index}].guest"), "must be an absolute path such as `/host/proc`");

@@ -69,7 +69,12 @@ fn default_shutdown_timeout() -> Duration {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { cache: true, cache_dir: None, epoch_tick: default_epoch_tick(), shutdown_timeout: default_shutdown_timeout() }
+        Self {
+            cache: true,
+            cache_dir: None,
+            epoch_tick: default_epoch_tick(),
+            shutdown_timeout: default_shutdown_timeout(),
+        }
     }
 }
 

@@ -126,11 +126,19 @@ fn refuses_a_component_with_both_kind_and_plugin() {
         exporters = []
         "#,
     );
-    assert!(errors.contains(&"exporters.x: set either `kind` (a built-in) or `plugin` (a Wasm component), not both".to_string()), "{errors:#?}");
+    assert!(
+        errors.contains(
+            &"exporters.x: set either `kind` (a built-in) or `plugin` (a Wasm component), not both".to_string()
+        ),
+        "{errors:#?}"
+    );
     assert!(errors.contains(&"pipelines.logs.receivers: needs at least one receiver".to_string()));
 }
 
 #[test]
 fn points_at_the_line_of_invalid_toml() {
-    assert_eq!(errors_of("[admin]\nlisten = \n"), ["line 2: invalid TOML: string values must be quoted, expected literal string"]);
+    assert_eq!(
+        errors_of("[admin]\nlisten = \n"),
+        ["line 2: invalid TOML: string values must be quoted, expected literal string"]
+    );
 }

@@ -42,8 +42,14 @@ fn render(verbosity: Verbosity, item: &ExportItem) -> Result<String, Failed> {
     match item.batch.signal {
         Signal::Logs => {
             let request = logs::ExportLogsServiceRequest::decode(payload).map_err(bad)?;
-            let count: usize = request.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum();
-            let _ = writeln!(out, "Logs ({}): {} resources, {count} log records", item.pipeline, request.resource_logs.len());
+            let count: usize =
+                request.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum();
+            let _ = writeln!(
+                out,
+                "Logs ({}): {} resources, {count} log records",
+                item.pipeline,
+                request.resource_logs.len()
+            );
             if verbosity == Verbosity::Basic {
                 return Ok(out);
             }
@@ -61,7 +67,11 @@ fn render(verbosity: Verbosity, item: &ExportItem) -> Result<String, Failed> {
                             out,
                             "    {} {} {body}",
                             timestamp(record.time_unix_nano.max(record.observed_time_unix_nano)),
-                            if record.severity_text.is_empty() { severity(record.severity_number) } else { record.severity_text.clone() },
+                            if record.severity_text.is_empty() {
+                                severity(record.severity_number)
+                            } else {
+                                record.severity_text.clone()
+                            },
                         );
                         if !record.trace_id.is_empty() {
                             let _ = write!(out, " trace_id={} span_id={}", hex(&record.trace_id), hex(&record.span_id));
@@ -74,7 +84,8 @@ fn render(verbosity: Verbosity, item: &ExportItem) -> Result<String, Failed> {
         Signal::Traces => {
             let request = trace::ExportTraceServiceRequest::decode(payload).map_err(bad)?;
             let count: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
-            let _ = writeln!(out, "Traces ({}): {} resources, {count} spans", item.pipeline, request.resource_spans.len());
+            let _ =
+                writeln!(out, "Traces ({}): {} resources, {count} spans", item.pipeline, request.resource_spans.len());
             if verbosity == Verbosity::Basic {
                 return Ok(out);
             }
@@ -104,7 +115,13 @@ fn render(verbosity: Verbosity, item: &ExportItem) -> Result<String, Failed> {
         }
         Signal::Metrics => {
             let request = metrics::ExportMetricsServiceRequest::decode(payload).map_err(bad)?;
-            let _ = writeln!(out, "Metrics ({}): {} resources, {} data points", item.pipeline, request.resource_metrics.len(), item.batch.items);
+            let _ = writeln!(
+                out,
+                "Metrics ({}): {} resources, {} data points",
+                item.pipeline,
+                request.resource_metrics.len(),
+                item.batch.items
+            );
             if verbosity == Verbosity::Basic {
                 return Ok(out);
             }
@@ -125,7 +142,8 @@ fn render(verbosity: Verbosity, item: &ExportItem) -> Result<String, Failed> {
                             Some(Data::Summary(s)) => ("summary", s.data_points.len()),
                             None => ("empty", 0),
                         };
-                        let _ = writeln!(out, "    {} ({kind}, unit {:?}): {points} data points", metric.name, metric.unit);
+                        let _ =
+                            writeln!(out, "    {} ({kind}, unit {:?}): {points} data points", metric.name, metric.unit);
                     }
                 }
             }

@@ -157,11 +157,7 @@ mod tests {
             calls += 1;
             let n = calls;
             async move {
-                if n < 3 {
-                    Err(SendError::Retryable { message: "busy".into(), retry_after: None })
-                } else {
-                    Ok(())
-                }
+                if n < 3 { Err(SendError::Retryable { message: "busy".into(), retry_after: None }) } else { Ok(()) }
             }
         })
         .await;

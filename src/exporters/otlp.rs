@@ -77,7 +77,8 @@ impl OtlpExporter {
         for (key, value) in &config.headers {
             let valid = match config.protocol {
                 OtlpProtocol::Grpc => {
-                    MetadataKey::<tonic::metadata::Ascii>::from_str(&key.to_ascii_lowercase()).is_ok() && MetadataValue::try_from(value.as_str()).is_ok()
+                    MetadataKey::<tonic::metadata::Ascii>::from_str(&key.to_ascii_lowercase()).is_ok()
+                        && MetadataValue::try_from(value.as_str()).is_ok()
                 }
                 OtlpProtocol::Http => {
                     http::HeaderName::from_str(key).is_ok() && http::HeaderValue::from_str(value).is_ok()
@@ -96,7 +97,12 @@ impl OtlpExporter {
     }
 
     /// Drains the queue with `concurrency` sends in flight, until every pipeline feeding it is done.
-    pub(crate) async fn run(self, queue: async_channel::Receiver<ExportItem>, counters: ExportCounters, depth: prometheus::IntGauge) {
+    pub(crate) async fn run(
+        self,
+        queue: async_channel::Receiver<ExportItem>,
+        counters: ExportCounters,
+        depth: prometheus::IntGauge,
+    ) {
         let exporter = Arc::new(self);
         let counters = Arc::new(counters);
         let mut tasks = tokio::task::JoinSet::new();
@@ -140,7 +146,9 @@ impl OtlpExporter {
         grpc.ready().await.map_err(|error| SendError::Retryable { message: error.to_string(), retry_after: None })?;
         let mut request = tonic::Request::new(payload);
         for (key, value) in &self.headers {
-            if let (Ok(key), Ok(value)) = (MetadataKey::<tonic::metadata::Ascii>::from_str(key), MetadataValue::try_from(value.as_str())) {
+            if let (Ok(key), Ok(value)) =
+                (MetadataKey::<tonic::metadata::Ascii>::from_str(key), MetadataValue::try_from(value.as_str()))
+            {
                 request.metadata_mut().insert(key, value);
             }
         }
@@ -151,8 +159,8 @@ impl OtlpExporter {
                 use tonic::Code::*;
                 let message = format!("gRPC {:?}: {}", status.code(), status.message());
                 match status.code() {
-                    Cancelled | DeadlineExceeded | ResourceExhausted | Aborted | OutOfRange | Unavailable | DataLoss
-                    | Unknown => Err(SendError::Retryable { message, retry_after: None }),
+                    Cancelled | DeadlineExceeded | ResourceExhausted | Aborted | OutOfRange | Unavailable
+                    | DataLoss | Unknown => Err(SendError::Retryable { message, retry_after: None }),
                     _ => Err(SendError::Permanent(message)),
                 }
             }
@@ -167,7 +175,11 @@ impl OtlpExporter {
             Compression::Gzip => {
                 request = request.header(http::header::CONTENT_ENCODING, "gzip");
                 let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                encoder.write_all(&payload).and_then(|()| encoder.finish()).map(Bytes::from).map_err(|e| SendError::Permanent(e.to_string()))?
+                encoder
+                    .write_all(&payload)
+                    .and_then(|()| encoder.finish())
+                    .map(Bytes::from)
+                    .map_err(|e| SendError::Permanent(e.to_string()))?
             }
             Compression::Zstd => {
                 request = request.header(http::header::CONTENT_ENCODING, "zstd");
@@ -189,7 +201,11 @@ impl OtlpExporter {
         if status.is_success() {
             return Ok(body);
         }
-        let message = format!("{url} answered {status} to a {} batch: {}", signal_name(signal), String::from_utf8_lossy(&body[..body.len().min(512)]));
+        let message = format!(
+            "{url} answered {status} to a {} batch: {}",
+            signal_name(signal),
+            String::from_utf8_lossy(&body[..body.len().min(512)])
+        );
         match status.as_u16() {
             429 | 502 | 503 | 504 => Err(SendError::Retryable { message, retry_after }),
             _ => Err(SendError::Permanent(message)),

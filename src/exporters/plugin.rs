@@ -48,7 +48,9 @@ impl PluginExporter {
     ) -> Result<Self, Error> {
         let setup = |key, message: String| Error::Setup { exporter: name.to_string(), key, message };
         let mut builder = reqwest::Client::builder().timeout(config.timeout);
-        if let Some(roots) = super::otlp::tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))? {
+        if let Some(roots) =
+            super::otlp::tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))?
+        {
             let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
             builder = builder.tls_backend_preconfigured(tls);
         }
@@ -88,7 +90,8 @@ impl PluginExporter {
             let name = self.name.clone();
             let mut stop = shutdown.clone();
             tokio::spawn(async move {
-                let app = axum::Router::new().fallback(move |request: axum::extract::Request| render(slot.clone(), request));
+                let app =
+                    axum::Router::new().fallback(move |request: axum::extract::Request| render(slot.clone(), request));
                 let result = axum::serve(crate::net::nodelay(listener), app)
                     .with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|stopped| *stopped).await;
@@ -124,7 +127,8 @@ impl PluginExporter {
         call: impl FnOnce(&mut Slot) -> Result<T, crate::runtime::Failure> + Send + 'static,
     ) -> Result<T, Failed> {
         let slot = self.slot.clone();
-        let joined = tokio::task::spawn_blocking(move || call(&mut slot.lock().unwrap_or_else(|p| p.into_inner()))).await;
+        let joined =
+            tokio::task::spawn_blocking(move || call(&mut slot.lock().unwrap_or_else(|p| p.into_inner()))).await;
         match joined {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(failure)) => Err(Failed { reason: "plugin", message: failure.to_string() }),
@@ -227,7 +231,9 @@ async fn render(slot: Arc<Mutex<Slot>>, request: axum::extract::Request) -> Resp
                 .body(axum::body::Body::from(response.body))
                 .unwrap_or_else(|error| (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response())
         }
-        Ok(Err(failure)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("the exporter plugin failed: {failure}")).into_response(),
+        Ok(Err(failure)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("the exporter plugin failed: {failure}")).into_response()
+        }
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     }
 }

@@ -96,7 +96,9 @@ impl Tailer {
             chunks.push(current);
         }
         // Files rotated away and read to their end are done.
-        self.files.retain(|_, tailed| tailed.current || tailed.read_offset < file_len(&tailed.file) || tailed.entry.is_some());
+        self.files.retain(|_, tailed| {
+            tailed.current || tailed.read_offset < file_len(&tailed.file) || tailed.entry.is_some()
+        });
         chunks
     }
 
@@ -160,7 +162,15 @@ impl Tailer {
             tracing::debug!(path = %path.display(), offset = start, "Tailing a file.");
             self.files.insert(
                 identity,
-                Tailed { path, file, read_offset: start, committed: start, partial: Vec::new(), entry: None, current: true },
+                Tailed {
+                    path,
+                    file,
+                    read_offset: start,
+                    committed: start,
+                    partial: Vec::new(),
+                    entry: None,
+                    current: true,
+                },
             );
         }
         self.first_scan = false;
@@ -351,10 +361,7 @@ mod tests {
     #[test]
     fn joins_multiline_entries_by_their_start_pattern() {
         let dir = tempfile::tempdir().unwrap();
-        append(
-            &dir.path().join("a.log"),
-            "2024-01-25 ERROR boom\n  at db.insert\n  at handler\n2024-01-25 INFO ok\n",
-        );
+        append(&dir.path().join("a.log"), "2024-01-25 ERROR boom\n  at db.insert\n  at handler\n2024-01-25 INFO ok\n");
         let mut tailer = Tailer::new(config(dir.path(), Some(r"^\d{4}-")));
         assert_eq!(lines(&mut tailer), ["2024-01-25 ERROR boom\n  at db.insert\n  at handler", "2024-01-25 INFO ok"]);
     }

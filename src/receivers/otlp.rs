@@ -325,7 +325,9 @@ fn decompress(encoding: &str, body: Bytes, max: usize) -> Result<Bytes, (StatusC
                 format!("the decompressed body is larger than max_request_size ({max} bytes)"),
             )),
             Ok(_) => Ok(Bytes::from(out)),
-            Err(error) => Err((StatusCode::BAD_REQUEST, format!("the {encoding} body cannot be decompressed: {error}"))),
+            Err(error) => {
+                Err((StatusCode::BAD_REQUEST, format!("the {encoding} body cannot be decompressed: {error}")))
+            }
         }
     };
     match encoding.trim() {
@@ -348,7 +350,8 @@ fn error_response(format: Format, status: StatusCode, code: tonic::Code, message
     let rpc = RpcStatus { code: code as i32, message: message.to_string() };
     match format {
         Format::Protobuf => {
-            (status, [(header::CONTENT_TYPE, "application/x-protobuf")], Body::from(rpc.encode_to_vec())).into_response()
+            (status, [(header::CONTENT_TYPE, "application/x-protobuf")], Body::from(rpc.encode_to_vec()))
+                .into_response()
         }
         Format::Json => {
             let body = serde_json::json!({ "code": rpc.code, "message": rpc.message });

@@ -53,7 +53,8 @@ impl Shared {
     async fn handle(self: &Arc<Self>, input: wit::Input) -> Handled {
         let shared = self.clone();
         let joined =
-            tokio::task::spawn_blocking(move || shared.slot.lock().unwrap_or_else(|p| p.into_inner()).receive(input)).await;
+            tokio::task::spawn_blocking(move || shared.slot.lock().unwrap_or_else(|p| p.into_inner()).receive(input))
+                .await;
         let received = match joined {
             Ok(Ok(received)) => received,
             Ok(Err(failure)) if failure.kind == FailureKind::Error && failure.message.starts_with("invalid input") => {
@@ -72,7 +73,12 @@ impl Shared {
 }
 
 impl PluginReceiver {
-    pub(crate) async fn bind(name: &str, config: &PluginReceiverConfig, slot: Slot, outputs: Outputs) -> Result<Self, Error> {
+    pub(crate) async fn bind(
+        name: &str,
+        config: &PluginReceiverConfig,
+        slot: Slot,
+        outputs: Outputs,
+    ) -> Result<Self, Error> {
         let setup = |key, message: String| Error::Setup { receiver: name.to_string(), key, message };
         let address = |listen: &str| listen.parse::<SocketAddr>().expect("validated with the config");
         let http = match &config.http {
@@ -99,7 +105,13 @@ impl PluginReceiver {
             ),
             None => None,
         };
-        Ok(Self { config: config.clone(), shared: Arc::new(Shared { outputs, slot: Mutex::new(slot) }), http, tcp, udp })
+        Ok(Self {
+            config: config.clone(),
+            shared: Arc::new(Shared { outputs, slot: Mutex::new(slot) }),
+            http,
+            tcp,
+            udp,
+        })
     }
 
     /// Runs every transport until shutdown.
@@ -115,7 +127,12 @@ impl PluginReceiver {
                 let mut app = axum::Router::new();
                 for path in &paths {
                     let shared = shared.clone();
-                    app = app.route(path, axum::routing::any(move |request: axum::extract::Request| http_input(shared.clone(), request, limit)));
+                    app = app.route(
+                        path,
+                        axum::routing::any(move |request: axum::extract::Request| {
+                            http_input(shared.clone(), request, limit)
+                        }),
+                    );
                 }
                 let _ = axum::serve(crate::net::nodelay(listener), app)
                     .with_graceful_shutdown(async move {
@@ -181,7 +198,8 @@ impl PluginReceiver {
             });
         }
         if let Some(scrape) = self.config.scrape.clone() {
-            let client = reqwest::Client::builder().timeout(scrape.timeout).build().expect("a plain HTTP client builds");
+            let client =
+                reqwest::Client::builder().timeout(scrape.timeout).build().expect("a plain HTTP client builds");
             for target in scrape.targets.clone() {
                 let shared = self.shared.clone();
                 let mut stop = shutdown.clone();
@@ -283,9 +301,10 @@ async fn scrape_once(client: &reqwest::Client, target: &str, max: usize) -> wit:
         error: None,
         started_unix_nanos: started_unix,
     };
-    let request = client
-        .get(target)
-        .header(http::header::ACCEPT, "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1");
+    let request = client.get(target).header(
+        http::header::ACCEPT,
+        "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
+    );
     match request.send().await {
         Ok(mut response) => {
             scrape.status = Some(response.status().as_u16());
@@ -320,7 +339,9 @@ async fn http_input(shared: Arc<Shared>, request: axum::extract::Request, limit:
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes")).into_response(),
+        Err(_) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes")).into_response();
+        }
     };
     let input = wit::Input::Http(wit::HttpRequest {
         method: parts.method.to_string(),
@@ -345,9 +366,12 @@ async fn http_input(shared: Arc<Shared>, request: axum::extract::Request, limit:
         Handled::Accepted(None) => StatusCode::OK.into_response(),
         Handled::Invalid(message) => (StatusCode::BAD_REQUEST, message).into_response(),
         Handled::Failed(message) => (StatusCode::INTERNAL_SERVER_ERROR, message).into_response(),
-        Handled::Refused(Refusal::NoPipeline) => (StatusCode::NOT_FOUND, "no pipeline takes this signal").into_response(),
+        Handled::Refused(Refusal::NoPipeline) => {
+            (StatusCode::NOT_FOUND, "no pipeline takes this signal").into_response()
+        }
         Handled::Refused(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "1")], "the pipeline queue is full").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "1")], "the pipeline queue is full")
+                .into_response()
         }
     }
 }

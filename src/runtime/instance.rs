@@ -119,9 +119,7 @@ pub(crate) fn signal_to(signal: Signal) -> types::Signal {
 impl Instance {
     fn new(plugin: &Plugin) -> Result<Self, RuntimeError> {
         let spec = &plugin.spec;
-        let Kind::Wasm(pre) = &plugin.kind else {
-            unreachable!("native processors have no Wasm instance")
-        };
+        let Kind::Wasm(pre) = &plugin.kind else { unreachable!("native processors have no Wasm instance") };
         let mut wasi = WasiCtxBuilder::new();
         wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         for name in &spec.grants.env {
@@ -149,7 +147,8 @@ impl Instance {
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(plugin));
         store.epoch_deadline_trap();
-        let link = |error: wasmtime::Error| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{error:#}") };
+        let link =
+            |error: wasmtime::Error| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{error:#}") };
         let bindings = match spec.world {
             World::Processor => Bindings::Processor(
                 processor::ProcessorPre::new(pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
@@ -168,7 +167,8 @@ impl Instance {
     pub(super) fn start(plugin: &Plugin) -> Result<(Self, PluginInfo), RuntimeError> {
         let mut instance = Self::new(plugin)?;
         let source = &plugin.spec.source;
-        let info = instance.describe(plugin).map_err(|failure| RuntimeError::Plugin { plugin: source.clone(), failure })?;
+        let info =
+            instance.describe(plugin).map_err(|failure| RuntimeError::Plugin { plugin: source.clone(), failure })?;
         instance.init(plugin).map_err(|failure| RuntimeError::Plugin { plugin: source.clone(), failure })?;
         Ok((instance, info))
     }
@@ -250,7 +250,9 @@ fn guarded<T>(
         };
         let message = match kind {
             FailureKind::Timeout => format!("`{function}` ran past its {:?} limit", plugin.spec.limits.timeout),
-            FailureKind::Memory => format!("`{function}` tried to use more than {} of memory", plugin.spec.limits.memory),
+            FailureKind::Memory => {
+                format!("`{function}` tried to use more than {} of memory", plugin.spec.limits.memory)
+            }
             _ => format!("`{function}` trapped: {}", first_line(&format!("{error:#}"))),
         };
         Failure { kind, message }
@@ -326,9 +328,8 @@ impl Slot {
     fn process_native(&mut self, signal: Signal, payload: &[u8]) -> Result<Outcome, Failure> {
         let Kind::Native(registration) = &self.plugin.kind else { unreachable!("checked by the caller") };
         let processor = self.native.get_or_insert_with(|| (registration.factory)());
-        let outcome = processor
-            .process(signal, payload)
-            .map_err(|message| Failure { kind: FailureKind::Error, message })?;
+        let outcome =
+            processor.process(signal, payload).map_err(|message| Failure { kind: FailureKind::Error, message })?;
         match outcome {
             NativeOutcome::Unchanged => Ok(Outcome::Unchanged),
             NativeOutcome::Dropped => Ok(Outcome::Dropped),

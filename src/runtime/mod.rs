@@ -31,9 +31,7 @@ pub use instance::{Failure, FailureKind, Outcome, Slot};
 
 /// The generated WIT types the rest of the host exchanges with plugins.
 pub(crate) mod wit {
-    pub(crate) use super::bindings::types::{
-        FileLine, Frame, HttpRequest, HttpResponse, Input, Payload, Scrape,
-    };
+    pub(crate) use super::bindings::types::{FileLine, Frame, HttpRequest, HttpResponse, Input, Payload, Scrape};
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
@@ -66,7 +64,9 @@ pub enum RuntimeError {
         error: std::io::Error,
     },
     /// `native:NAME` names no registered native processor.
-    #[error("no native processor is registered as `{name}` (native processors exist only where Aegis is embedded as a library)")]
+    #[error(
+        "no native processor is registered as `{name}` (native processors exist only where Aegis is embedded as a library)"
+    )]
     UnknownNative {
         /// The name asked for.
         name: String,
@@ -243,7 +243,9 @@ impl Runtime {
                 Ok(cache) => {
                     engine.cache(Some(cache));
                 }
-                Err(error) => tracing::warn!(%error, "The compilation cache is unavailable; plugins compile at every start."),
+                Err(error) => {
+                    tracing::warn!(%error, "The compilation cache is unavailable; plugins compile at every start.")
+                }
             }
         }
         let engine = Engine::new(&engine).map_err(|e| RuntimeError::Engine(e.to_string()))?;
@@ -277,9 +279,9 @@ impl Runtime {
                     });
                 }
             },
-            PluginSource::File(path) => std::fs::read(path)
-                .map_err(|error| RuntimeError::Read { path: path.clone(), error })?
-                .into(),
+            PluginSource::File(path) => {
+                std::fs::read(path).map_err(|error| RuntimeError::Read { path: path.clone(), error })?.into()
+            }
             PluginSource::Native(name) => return Err(RuntimeError::UnknownNative { name: name.clone() }),
         };
         let component = Component::new(&self.shared.engine, &bytes)
@@ -310,10 +312,19 @@ impl Runtime {
         if let PluginSource::Native(name) = &spec.source {
             let factory = native::lookup(name).ok_or_else(|| RuntimeError::UnknownNative { name: name.clone() })?;
             if spec.world != World::Processor {
-                return Err(RuntimeError::WrongWorld { plugin: spec.source.clone(), found: "native processor".into(), expected: spec.world });
+                return Err(RuntimeError::WrongWorld {
+                    plugin: spec.source.clone(),
+                    found: "native processor".into(),
+                    expected: spec.world,
+                });
             }
             let info = PluginInfo { name: name.clone(), version: "native".into(), signals: factory.signals.clone() };
-            return Ok(Arc::new(Plugin { spec, kind: Kind::Native(factory), shared: self.shared.clone(), info: Some(info) }));
+            return Ok(Arc::new(Plugin {
+                spec,
+                kind: Kind::Native(factory),
+                shared: self.shared.clone(),
+                info: Some(info),
+            }));
         }
         let component = self.component(&spec.source)?;
         match self.world_of(&component) {

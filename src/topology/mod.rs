@@ -62,8 +62,13 @@ impl Topology {
     /// lists every problem, the config's own included.
     pub fn prepare(config: Config, runtime: Arc<Runtime>) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
-        let mut topology =
-            Self { config, runtime, processors: BTreeMap::new(), receivers: BTreeMap::new(), exporters: BTreeMap::new() };
+        let mut topology = Self {
+            config,
+            runtime,
+            processors: BTreeMap::new(),
+            receivers: BTreeMap::new(),
+            exporters: BTreeMap::new(),
+        };
         let config = topology.config.clone();
         for (name, processor) in &config.processors {
             let spec = PluginSpec {
@@ -75,7 +80,9 @@ impl Topology {
                 on_error: processor.on_error,
                 grants: processor.grants.clone(),
             };
-            topology.load(&mut errors, format!("processors.{name}"), spec).map(|p| topology.processors.insert(name.clone(), p));
+            topology
+                .load(&mut errors, format!("processors.{name}"), spec)
+                .map(|p| topology.processors.insert(name.clone(), p));
         }
         for (name, receiver) in &config.receivers {
             if let ReceiverConfig::Plugin(receiver) = receiver {
@@ -88,7 +95,9 @@ impl Topology {
                     on_error: OnError::Drop,
                     grants: receiver.grants.clone(),
                 };
-                topology.load(&mut errors, format!("receivers.{name}"), spec).map(|p| topology.receivers.insert(name.clone(), p));
+                topology
+                    .load(&mut errors, format!("receivers.{name}"), spec)
+                    .map(|p| topology.receivers.insert(name.clone(), p));
             }
         }
         for (name, exporter) in &config.exporters {
@@ -102,7 +111,9 @@ impl Topology {
                     on_error: OnError::Drop,
                     grants: exporter.grants.clone(),
                 };
-                topology.load(&mut errors, format!("exporters.{name}"), spec).map(|p| topology.exporters.insert(name.clone(), p));
+                topology
+                    .load(&mut errors, format!("exporters.{name}"), spec)
+                    .map(|p| topology.exporters.insert(name.clone(), p));
             }
         }
         for (name, pipeline) in &config.pipelines {
@@ -142,7 +153,8 @@ impl Topology {
         match self.runtime.prepare(spec) {
             Ok(plugin) => Some(plugin),
             Err(error) => {
-                let key = if matches!(error, crate::runtime::RuntimeError::Plugin { .. }) { "config" } else { "plugin" };
+                let key =
+                    if matches!(error, crate::runtime::RuntimeError::Plugin { .. }) { "config" } else { "plugin" };
                 errors.push(ConfigError::new(format!("{at}.{key}"), error.to_string()));
                 None
             }
@@ -190,7 +202,10 @@ impl Topology {
                     let debug = debug.clone();
                     let depth = depth.clone();
                     exporter_tasks.spawn(async move {
-                        let _ = tokio::task::spawn_blocking(move || exporters::debug::run(debug, receiver, counters, depth)).await;
+                        let _ = tokio::task::spawn_blocking(move || {
+                            exporters::debug::run(debug, receiver, counters, depth)
+                        })
+                        .await;
                     });
                 }
                 ExporterConfig::Plugin(plugin_config) => {
@@ -233,7 +248,8 @@ impl Topology {
                 work_depth.clone(),
                 receivers_done.clone(),
             ));
-            let exporters: Vec<ExporterQueue> = pipeline.exporters.iter().filter_map(|e| queues.get(e).cloned()).collect();
+            let exporters: Vec<ExporterQueue> =
+                pipeline.exporters.iter().filter_map(|e| queues.get(e).cloned()).collect();
             for _ in 0..pipeline.workers {
                 let mut stages = Vec::with_capacity(pipeline.processors.len());
                 for processor in &pipeline.processors {
@@ -255,12 +271,7 @@ impl Topology {
             }
             inputs.push((
                 name.clone(),
-                PipelineInput {
-                    signal,
-                    sender,
-                    depth,
-                    items_in: telemetry.pipeline_in.with_label_values(&[name]),
-                },
+                PipelineInput { signal, sender, depth, items_in: telemetry.pipeline_in.with_label_values(&[name]) },
             ));
         }
         drop(queues);
@@ -320,7 +331,12 @@ impl Topology {
         }
         running.ready.store(true, Ordering::SeqCst);
         for (name, pipeline) in &config.pipelines {
-            tracing::info!(pipeline = name, signal = signal_name(pipeline.signal.into()), workers = pipeline.workers, "Pipeline started.");
+            tracing::info!(
+                pipeline = name,
+                signal = signal_name(pipeline.signal.into()),
+                workers = pipeline.workers,
+                "Pipeline started."
+            );
         }
         Ok(running)
     }

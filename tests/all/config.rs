@@ -6,7 +6,8 @@ use std::process::Command;
 use crate::support::{aegis_bin, fixture, plugin_artifact};
 
 fn validate(path: &std::path::Path) -> (i32, String) {
-    let output = Command::new(aegis_bin()).args(["validate", "--config"]).arg(path).output().expect("run aegis validate");
+    let output =
+        Command::new(aegis_bin()).args(["validate", "--config"]).arg(path).output().expect("run aegis validate");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.code().unwrap_or(-1), text)
 }
@@ -78,10 +79,23 @@ fn plugin_mistakes_are_reported_with_the_config_mistakes() {
     let (code, text) = validate(&config);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("has 4 errors"), "{text}");
-    assert!(text.contains("pipelines.traces.receivers[0]: `files` (file-logs) cannot handle traces (it handles: logs)"), "{text}");
-    assert!(text.contains("processors.scrub.plugin: no built-in plugin is called `no-such-builtin` (built-ins: attributes"), "{text}");
-    assert!(text.contains("processors.tag.config:") && text.contains("explode"), "the plugin's own config error: {text}");
-    assert!(text.contains("exporters.wrong_world.plugin:") && text.contains("implements the `processor` world, but a exporter is needed here"), "{text}");
+    assert!(
+        text.contains("pipelines.traces.receivers[0]: `files` (file-logs) cannot handle traces (it handles: logs)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("processors.scrub.plugin: no built-in plugin is called `no-such-builtin` (built-ins: attributes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("processors.tag.config:") && text.contains("explode"),
+        "the plugin's own config error: {text}"
+    );
+    assert!(
+        text.contains("exporters.wrong_world.plugin:")
+            && text.contains("implements the `processor` world, but a exporter is needed here"),
+        "{text}"
+    );
 }
 
 #[test]

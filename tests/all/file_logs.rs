@@ -52,12 +52,12 @@ async fn tailed_lines_arrive_once_through_rotation_and_restart() {
     let mut got = bodies(&sink);
     got.sort();
     let mut want = vec![
-            "{\"level\":\"info\",\"message\":\"User login successful\"}",
-            "2024-01-25 ERROR Connection pool exhausted\n  at db.insert\n  at users.create",
-            "{\"level\":\"info\",\"message\":\"before rotation\"}",
-            "{\"level\":\"info\",\"message\":\"after rotation\"}",
-            "{\"level\":\"warn\",\"message\":\"while down\"}",
-        ];
+        "{\"level\":\"info\",\"message\":\"User login successful\"}",
+        "2024-01-25 ERROR Connection pool exhausted\n  at db.insert\n  at users.create",
+        "{\"level\":\"info\",\"message\":\"before rotation\"}",
+        "{\"level\":\"info\",\"message\":\"after rotation\"}",
+        "{\"level\":\"warn\",\"message\":\"while down\"}",
+    ];
     want.sort();
     assert_eq!(got, want);
     let records = sink.log_records();

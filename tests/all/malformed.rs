@@ -57,7 +57,8 @@ async fn malformed_requests_are_refused_and_the_collector_keeps_serving() {
     let mut client = LogsServiceClient::connect(format!("http://{}", collector.grpc)).await.unwrap();
     let mut garbage = request("x");
     garbage.resource_logs[0].scope_logs[0].log_records[0].body = None;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.grpc)).unwrap().connect().await.unwrap();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", collector.grpc)).unwrap().connect().await.unwrap();
     let mut raw = tonic::client::Grpc::new(channel);
     raw.ready().await.unwrap();
     let status = raw

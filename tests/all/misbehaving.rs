@@ -76,10 +76,16 @@ async fn run(mode: &str, on_error: &str, expected_kind: &str) {
 
     collector.wait_metric(&format!("aegis_plugin_failures_total{{kind=\"{expected_kind}\",plugin=\"bad\"}}"), 1.0);
     if on_error == "drop" {
-        collector.wait_metric("aegis_processor_dropped_items_total{pipeline=\"logs\",processor=\"bad\",reason=\"on_error\"}", 1.0);
+        collector.wait_metric(
+            "aegis_processor_dropped_items_total{pipeline=\"logs\",processor=\"bad\",reason=\"on_error\"}",
+            1.0,
+        );
     }
     let logs = collector.logs();
-    assert!(logs.contains("A plugin call failed.") && logs.contains("bad"), "the failure is logged with the plugin's name:\n{logs}");
+    assert!(
+        logs.contains("A plugin call failed.") && logs.contains("bad"),
+        "the failure is logged with the plugin's name:\n{logs}"
+    );
     let (status, logs) = collector.stop();
     assert!(status.success(), "aegis exited with {status}:\n{logs}");
 }

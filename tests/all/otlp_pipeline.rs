@@ -44,7 +44,11 @@ async fn logs_over_grpc_arrive_changed_by_the_wasm_processor() {
     let timestamp = UNIX_EPOCH + Duration::from_millis(1_706_193_045_123);
     let trace_id = opentelemetry::trace::TraceId::from_hex("a1b2c3d4e5f60718293a4b5c6d7e8f90").unwrap();
     let span_id = opentelemetry::trace::SpanId::from_hex("0102030405060708").unwrap();
-    for (index, message) in ["User created successfully", "Database query slow: 2.3s", "Error: Connection pool exhausted"].iter().enumerate() {
+    for (index, message) in
+        ["User created successfully", "Database query slow: 2.3s", "Error: Connection pool exhausted"]
+            .iter()
+            .enumerate()
+    {
         let mut record = logger.create_log_record();
         record.set_body(AnyValue::from(message.to_string()));
         record.set_timestamp(timestamp + Duration::from_secs(index as u64));
@@ -68,7 +72,8 @@ async fn logs_over_grpc_arrive_changed_by_the_wasm_processor() {
     assert_eq!(records.len(), 3);
     for (index, record) in records.iter().enumerate() {
         let body = record.body.as_ref().and_then(|b| b.value.as_ref());
-        let expected = ["User created successfully", "Database query slow: 2.3s", "Error: Connection pool exhausted"][index];
+        let expected =
+            ["User created successfully", "Database query slow: 2.3s", "Error: Connection pool exhausted"][index];
         assert_eq!(string(body), Some(expected));
         assert_eq!(record.time_unix_nano, 1_706_193_045_123_000_000 + index as u64 * 1_000_000_000);
         assert_eq!(record.severity_number, if index == 2 { 17 } else { 9 });
@@ -87,7 +92,8 @@ async fn logs_over_grpc_arrive_changed_by_the_wasm_processor() {
     });
     assert_eq!(service.as_deref(), Some("aegis-backend"));
     // The exporter's configured headers reached the sink.
-    let tenant = sink.with(|received| received.headers[0].get("x-scope-orgid").map(|v| v.to_str().unwrap().to_string()));
+    let tenant =
+        sink.with(|received| received.headers[0].get("x-scope-orgid").map(|v| v.to_str().unwrap().to_string()));
     assert_eq!(tenant.as_deref(), Some("aegis"));
 
     collector.wait_metric("aegis_receiver_accepted_items_total{receiver=\"otlp\",signal=\"logs\"}", 3.0);
@@ -118,7 +124,11 @@ async fn spans_and_metrics_over_http_arrive_changed_by_the_wasm_processor() {
     let mut root = tracer
         .span_builder("http.request")
         .with_kind(SpanKind::Server)
-        .with_attributes([KeyValue::new("http.method", "POST"), KeyValue::new("http.route", "/api/v1/users"), KeyValue::new("user_id", "admin-uuid")])
+        .with_attributes([
+            KeyValue::new("http.method", "POST"),
+            KeyValue::new("http.route", "/api/v1/users"),
+            KeyValue::new("user_id", "admin-uuid"),
+        ])
         .start(&tracer);
     let root_context = root.span_context().clone();
     let parent = opentelemetry::Context::current().with_remote_span_context(root_context.clone());
@@ -155,7 +165,10 @@ async fn spans_and_metrics_over_http_arrive_changed_by_the_wasm_processor() {
     .await
     .unwrap();
 
-    sink.wait_for(Duration::from_secs(20), "4 spans and 2 metrics", |sink| sink.spans().len() >= 4 && sink.metrics().len() >= 2).await;
+    sink.wait_for(Duration::from_secs(20), "4 spans and 2 metrics", |sink| {
+        sink.spans().len() >= 4 && sink.metrics().len() >= 2
+    })
+    .await;
     let spans = sink.spans();
     let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
     names.sort();

@@ -303,8 +303,11 @@ async fn spans_events_and_data_points_arrive_redacted() {
 
 #[test]
 fn a_wrong_config_is_refused_with_every_mistake_under_its_key() {
-    let output =
-        Command::new(aegis_bin()).args(["validate", "--config"]).arg(fixture("redact/broken.toml")).output().expect("run");
+    let output = Command::new(aegis_bin())
+        .args(["validate", "--config"])
+        .arg(fixture("redact/broken.toml"))
+        .output()
+        .expect("run");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.status.code(), Some(1), "{text}");
     for expected in [

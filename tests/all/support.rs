@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{MetricsService, MetricsServiceServer};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 
 /// The `aegis` binary under test.
 pub(crate) fn aegis_bin() -> &'static str {
@@ -243,7 +245,10 @@ struct SinkService(Arc<Mutex<Received>>);
 
 #[tonic::async_trait]
 impl LogsService for SinkService {
-    async fn export(&self, request: tonic::Request<ExportLogsServiceRequest>) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
         let mut received = self.0.lock().unwrap();
         received.headers.push(request.metadata().clone());
         received.logs.push(request.into_inner());
@@ -253,7 +258,10 @@ impl LogsService for SinkService {
 
 #[tonic::async_trait]
 impl TraceService for SinkService {
-    async fn export(&self, request: tonic::Request<ExportTraceServiceRequest>) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let mut received = self.0.lock().unwrap();
         received.headers.push(request.metadata().clone());
         received.traces.push(request.into_inner());
@@ -263,7 +271,10 @@ impl TraceService for SinkService {
 
 #[tonic::async_trait]
 impl MetricsService for SinkService {
-    async fn export(&self, request: tonic::Request<ExportMetricsServiceRequest>) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         let mut received = self.0.lock().unwrap();
         received.headers.push(request.metadata().clone());
         received.metrics.push(request.into_inner());
@@ -290,12 +301,20 @@ impl Sink {
         tokio::spawn(async move {
             let mut builder = tonic::transport::Server::builder();
             if let Some(identity) = identity {
-                builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity)).expect("TLS config");
+                builder = builder
+                    .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                    .expect("TLS config");
             }
             builder
-                .add_service(LogsServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
-                .add_service(TraceServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
-                .add_service(MetricsServiceServer::new(service).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
+                .add_service(
+                    LogsServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
+                .add_service(
+                    TraceServiceServer::new(service.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
+                .add_service(
+                    MetricsServiceServer::new(service).accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)))
                 .await
                 .expect("sink serves");
@@ -310,19 +329,37 @@ impl Sink {
     /// Every log record received so far.
     pub(crate) fn log_records(&self) -> Vec<LogRecord> {
         let received = self.received.lock().unwrap();
-        received.logs.iter().flat_map(|r| &r.resource_logs).flat_map(|r| &r.scope_logs).flat_map(|s| s.log_records.clone()).collect()
+        received
+            .logs
+            .iter()
+            .flat_map(|r| &r.resource_logs)
+            .flat_map(|r| &r.scope_logs)
+            .flat_map(|s| s.log_records.clone())
+            .collect()
     }
 
     /// Every span received so far.
     pub(crate) fn spans(&self) -> Vec<Span> {
         let received = self.received.lock().unwrap();
-        received.traces.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| s.spans.clone()).collect()
+        received
+            .traces
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| s.spans.clone())
+            .collect()
     }
 
     /// Every metric received so far.
     pub(crate) fn metrics(&self) -> Vec<Metric> {
         let received = self.received.lock().unwrap();
-        received.metrics.iter().flat_map(|r| &r.resource_metrics).flat_map(|r| &r.scope_metrics).flat_map(|s| s.metrics.clone()).collect()
+        received
+            .metrics
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| s.metrics.clone())
+            .collect()
     }
 
     /// Runs `read` on what was received.
@@ -350,5 +387,9 @@ pub(crate) fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a
 
 /// A string attribute, for building requests.
 pub(crate) fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use crate::support::{Collector, Sink, fixture};
@@ -44,7 +44,8 @@ async fn traces_reach_a_tls_endpoint_that_the_configured_ca_vouches_for() {
     client.export(request).await.expect("accepted");
     sink.wait_for(Duration::from_secs(15), "the span over TLS", |sink| sink.spans().len() == 1).await;
     assert_eq!(sink.spans()[0].name, "db.insert");
-    let tenant = sink.with(|received| received.headers[0].get("x-scope-orgid").map(|v| v.to_str().unwrap().to_string()));
+    let tenant =
+        sink.with(|received| received.headers[0].get("x-scope-orgid").map(|v| v.to_str().unwrap().to_string()));
     assert_eq!(tenant.as_deref(), Some("aegis-prod"));
     let (status, logs) = collector.stop();
     assert!(status.success(), "{logs}");
