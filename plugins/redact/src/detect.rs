@@ -150,23 +150,15 @@ struct Shape(u64);
 impl Shape {
     #[inline]
     fn of(s: &[u8]) -> Shape {
-        // Counting in chunks of 252 bytes keeps every byte-wide counter from overflowing;
-        // the totals saturate at 255. Four sums let the adds run in parallel.
-        let class = |b: u8| CLASS[usize::from(b)];
+        // Counting in chunks of 255 bytes keeps every byte-wide counter from overflowing;
+        // the totals saturate at 255.
         let mut total = 0u64;
-        for chunk in s.chunks(252) {
-            let mut sums = [0u64; 4];
-            let mut quads = chunk.chunks_exact(4);
-            for q in &mut quads {
-                sums[0] += class(q[0]);
-                sums[1] += class(q[1]);
-                sums[2] += class(q[2]);
-                sums[3] += class(q[3]);
+        for chunk in s.chunks(255) {
+            let mut counts = 0u64;
+            for &b in chunk {
+                counts += CLASS[usize::from(b)];
             }
-            for &b in quads.remainder() {
-                sums[0] += class(b);
-            }
-            total = saturating_add_bytes(total, sums[0] + sums[1] + sums[2] + sums[3]);
+            total = saturating_add_bytes(total, counts);
         }
         Shape(total)
     }
