@@ -10,7 +10,7 @@ use aegis_plugin_sdk::wire::{ArrayValue, Attributes, EncodeValue, KvList};
 use aegis_plugin_sdk::{AnyValue, Value, ValueRef};
 
 use crate::config::{Replacement, Rules, SummaryLevel};
-use crate::detect::{Found, Reason, is_sensitive_key};
+use crate::detect::{Detectors, Found, Reason, is_sensitive_key};
 
 /// What becomes of the value of a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,11 @@ impl Plan {
     /// Whether nothing changes.
     pub(crate) fn is_empty(&self) -> bool {
         self.edits.is_empty()
+    }
+
+    /// How many attributes change.
+    pub(crate) fn len(&self) -> usize {
+        self.edits.len()
     }
 
     fn key(&mut self, key: &str) -> (usize, usize) {
@@ -228,6 +233,8 @@ pub(crate) struct Engine {
     text: String,
     /// The decimal text of the integer being scanned.
     number: String,
+    /// Whether values are scanned at all (some detector, or `blocked_values`).
+    scans_values: bool,
     /// Where in a body or value the engine is, for `redaction.*.keys` (debug only).
     path: String,
 }
@@ -235,6 +242,7 @@ pub(crate) struct Engine {
 impl Engine {
     pub(crate) fn new(rules: Rules) -> Self {
         Engine {
+            scans_values: rules.detectors != Detectors::default() || rules.blocked_values.is_some(),
             rules,
             cache: HashMap::default(),
             memo: Default::default(),
@@ -506,6 +514,9 @@ impl Engine {
     /// Masks what `blocked_values` and the detectors find in `text` (except what
     /// `allowed_values` match), into `self.text`; false when nothing is found.
     fn scan(&mut self, text: &[u8], tally: &mut Tally) -> bool {
+        if !self.scans_values {
+            return false;
+        }
         let found = &mut self.found;
         found.clear();
         self.rules.detectors.scan(text, found);

@@ -583,3 +583,13 @@ fn a_string_that_is_not_utf8_is_masked_whole_when_it_holds_something() {
     let out = run_logs(&mut p, &input);
     assert_eq!(out.resource_logs[0].scope_logs[0].log_records[0].attributes, vec![kv("note", s("****"))]);
 }
+
+#[test]
+fn a_single_change_keeps_the_other_attributes_in_place() {
+    let mut p = processor(json!({ "allowed_keys": ["a", "b", "c"] }));
+    let out = one_record(&mut p, None, vec![kv("a", s("1")), kv("gone", s("2")), kv("c", s("3"))]);
+    assert_eq!(out.attributes, vec![kv("a", s("1")), kv("c", s("3"))]);
+    let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["ipv4"] }));
+    let out = one_record(&mut p, None, vec![kv("a", s("1")), kv("ip", s("10.0.0.1")), kv("c", s("3"))]);
+    assert_eq!(out.attributes, vec![kv("a", s("1")), kv("ip", s("****")), kv("c", s("3"))]);
+}
