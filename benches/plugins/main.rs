@@ -13,5 +13,26 @@ mod support;
 
 use criterion::{criterion_group, criterion_main};
 
-criterion_group!(benches, attributes::bench, filter::bench, parse_logs::bench, redact::bench, sample::bench);
-criterion_main!(benches);
+/// One plugin's benchmark functions.
+type Bench = fn(&mut criterion::Criterion);
+
+/// Each plugin's benchmarks; `AEGIS_BENCH_PLUGIN=NAME` runs one plugin's alone, so that a
+/// profile (`AEGIS_WASM_PROFILER=perfmap perf record ...`) sees the code of one plugin only.
+fn benches(c: &mut criterion::Criterion) {
+    let all: [(&str, Bench); 5] = [
+        ("attributes", attributes::bench),
+        ("filter", filter::bench),
+        ("parse-logs", parse_logs::bench),
+        ("redact", redact::bench),
+        ("sample", sample::bench),
+    ];
+    let only = std::env::var("AEGIS_BENCH_PLUGIN").ok();
+    for (name, bench) in all {
+        if only.as_deref().is_none_or(|only| only == name) {
+            bench(c);
+        }
+    }
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);

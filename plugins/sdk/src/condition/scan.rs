@@ -4,28 +4,29 @@
 //! a varint lookup. Measured natively on the benchmark's log records, they take about half
 //! the time of the general views' getters, which most of a condition's cost is.
 
-/// Reads the varint at `*pos`, moving past it. Tags, lengths and severities almost
-/// always fit in one byte; that case is kept to one compare.
+/// Reads the varint at `pos`; returns it and the position after it. Tags, lengths and
+/// severities almost always fit in one byte; that case is kept to one compare. Positions
+/// go by value, not `&mut`: a local whose address is taken lives in Wasm's shadow stack
+/// in linear memory, and every step of the scan would load and store it there.
 #[inline(always)]
-fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let byte = *bytes.get(*pos)?;
+fn varint(bytes: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let byte = *bytes.get(pos)?;
     if byte < 0x80 {
-        *pos += 1;
-        return Some(u64::from(byte));
+        return Some((u64::from(byte), pos + 1));
     }
     varint_long(bytes, pos)
 }
 
 /// [`varint`] of two or more bytes.
 #[inline(never)]
-fn varint_long(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+fn varint_long(bytes: &[u8], mut pos: usize) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*pos)?;
-        *pos += 1;
+        let byte = *bytes.get(pos)?;
+        pos += 1;
         value |= u64::from(byte & 0x7f) << shift;
         if byte < 0x80 {
-            return Some(value);
+            return Some((value, pos));
         }
     }
     None
@@ -38,17 +39,18 @@ fn varint_long(bytes: &[u8], pos: &mut usize) -> Option<u64> {
 fn len_fields<'a>(message: &'a [u8], number: u64, mut each: impl FnMut(&'a [u8])) {
     let mut pos = 0;
     while pos < message.len() {
-        let Some(tag) = varint(message, &mut pos) else { return };
+        let Some((tag, next)) = varint(message, pos) else { return };
+        pos = next;
         match tag & 7 {
             0 => {
-                if varint(message, &mut pos).is_none() {
-                    return;
-                }
+                let Some((_, next)) = varint(message, pos) else { return };
+                pos = next;
             }
             1 => pos += 8,
             5 => pos += 4,
             2 => {
-                let Some(len) = varint(message, &mut pos) else { return };
+                let Some((len, next)) = varint(message, pos) else { return };
+                pos = next;
                 let Some(end) = usize::try_from(len).ok().and_then(|len| pos.checked_add(len)) else { return };
                 let Some(payload) = message.get(pos..end) else { return };
                 if tag >> 3 == number {
@@ -67,10 +69,12 @@ pub(crate) fn last_varint(message: &[u8], number: u32) -> Option<u64> {
     let mut pos = 0;
     let mut found = None;
     while pos < message.len() {
-        let Some(tag) = varint(message, &mut pos) else { break };
+        let Some((tag, next)) = varint(message, pos) else { break };
+        pos = next;
         match tag & 7 {
             0 => {
-                let Some(value) = varint(message, &mut pos) else { break };
+                let Some((value, next)) = varint(message, pos) else { break };
+                pos = next;
                 if tag >> 3 == number {
                     found = Some(value);
                 }
@@ -78,7 +82,8 @@ pub(crate) fn last_varint(message: &[u8], number: u32) -> Option<u64> {
             1 => pos += 8,
             5 => pos += 4,
             2 => {
-                let Some(len) = varint(message, &mut pos) else { break };
+                let Some((len, next)) = varint(message, pos) else { break };
+                pos = next;
                 match usize::try_from(len).ok().and_then(|len| pos.checked_add(len)) {
                     Some(end) if end <= message.len() => pos = end,
                     _ => break,
@@ -120,8 +125,8 @@ pub(crate) fn attribute<'a>(message: &'a [u8], number: u32, key: &str) -> Option
 #[inline(always)]
 fn sole_value(after: &[u8]) -> Option<&[u8]> {
     let [0x12, rest @ ..] = after else { return None };
-    let mut pos = 0;
-    let len = usize::try_from(varint(rest, &mut pos)?).ok()?;
+    let (len, pos) = varint(rest, 0)?;
+    let len = usize::try_from(len).ok()?;
     (rest.len() - pos == len).then(|| &rest[pos..])
 }
 
