@@ -36,6 +36,8 @@ struct Saved {
 /// One file being tailed.
 struct Tailed {
     path: PathBuf,
+    /// `path` as the text every line carries.
+    path_text: String,
     file: File,
     /// Where the next read starts.
     read_offset: u64,
@@ -59,7 +61,13 @@ pub(crate) struct Tailer {
     first_scan: bool,
     /// Lines cut at `max_line`.
     pub(crate) cut_lines: u64,
+    /// Whether the last poll left bytes unread (it reads at most [`READ_CHUNK`] of a file).
+    more: bool,
 }
+
+/// The most a poll reads of one file: memory stays bounded however far behind the tailer is,
+/// and the receiver polls again at once while [`Tailer::has_more`].
+const READ_CHUNK: u64 = 1 << 20;
 
 /// A group of lines handed to the plugin, and what committing them means.
 pub(crate) struct Chunk {
@@ -72,7 +80,16 @@ impl Tailer {
         let exclude = config.exclude.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
         let multiline = config.multiline.as_ref().and_then(|m| regex::Regex::new(&m.start).ok());
         let checkpoint = config.checkpoint.as_deref().map(load_checkpoint).unwrap_or_default();
-        Self { config, exclude, multiline, files: HashMap::new(), checkpoint, first_scan: true, cut_lines: 0 }
+        Self {
+            config,
+            exclude,
+            multiline,
+            files: HashMap::new(),
+            checkpoint,
+            first_scan: true,
+            cut_lines: 0,
+            more: false,
+        }
     }
 
     /// Finds new and rotated files, then reads what was appended; returns chunks of at most
@@ -82,11 +99,17 @@ impl Tailer {
         let mut chunks = Vec::new();
         let mut current = Chunk { lines: Vec::new(), commits: Vec::new() };
         let identities: Vec<Identity> = self.files.keys().copied().collect();
+        self.more = false;
         for identity in identities {
             let lines = self.read(identity);
+            let path = &self.files[&identity].path_text;
             for (line, offset, end) in lines {
-                current.lines.push(FileLine { path: self.files[&identity].path.display().to_string(), line, offset });
-                current.commits.push((identity, end));
+                current.lines.push(FileLine { path: path.clone(), line, offset });
+                // Committing a file's lines means committing the end of its last one.
+                match current.commits.last_mut() {
+                    Some((last, last_end)) if *last == identity => *last_end = end,
+                    _ => current.commits.push((identity, end)),
+                }
                 if current.lines.len() >= self.config.lines_per_call {
                     chunks.push(std::mem::replace(&mut current, Chunk { lines: Vec::new(), commits: Vec::new() }));
                 }
@@ -95,11 +118,20 @@ impl Tailer {
         if !current.lines.is_empty() {
             chunks.push(current);
         }
-        // Files rotated away and read to their end are done.
+        // Files rotated away, read to their end and committed are done (until a chunk of
+        // theirs is accepted, a refusal may still rewind them).
         self.files.retain(|_, tailed| {
-            tailed.current || tailed.read_offset < file_len(&tailed.file) || tailed.entry.is_some()
+            tailed.current
+                || tailed.read_offset < file_len(&tailed.file)
+                || tailed.committed < tailed.read_offset
+                || tailed.entry.is_some()
         });
         chunks
+    }
+
+    /// Whether the last poll stopped short of the end of a file, so the next should come now.
+    pub(crate) fn has_more(&self) -> bool {
+        self.more
     }
 
     /// Records that a chunk was accepted downstream.
@@ -148,6 +180,7 @@ impl Tailer {
         for (path, identity) in seen {
             if let Some(tailed) = self.files.get_mut(&identity) {
                 tailed.current = true;
+                tailed.path_text = path.display().to_string();
                 tailed.path = path;
                 continue;
             }
@@ -163,6 +196,7 @@ impl Tailer {
             self.files.insert(
                 identity,
                 Tailed {
+                    path_text: path.display().to_string(),
                     path,
                     file,
                     read_offset: start,
@@ -192,15 +226,16 @@ impl Tailer {
             tailed.entry = None;
         }
         let mut out = Vec::new();
-        let mut buffer = Vec::new();
-        if len > tailed.read_offset && tailed.file.seek(SeekFrom::Start(tailed.read_offset)).is_ok() {
-            let _ = (&tailed.file).take(len - tailed.read_offset).read_to_end(&mut buffer);
-        }
-        // The offset of the first byte of `partial` + `buffer`.
+        // The offset of the first byte of `partial`, which the new bytes are read after.
         let mut line_start = tailed.read_offset - tailed.partial.len() as u64;
-        tailed.read_offset += buffer.len() as u64;
         let mut data = std::mem::take(&mut tailed.partial);
-        data.extend_from_slice(&buffer);
+        if len > tailed.read_offset && tailed.file.seek(SeekFrom::Start(tailed.read_offset)).is_ok() {
+            let want = (len - tailed.read_offset).min(READ_CHUNK);
+            let before = data.len();
+            let _ = (&tailed.file).take(want).read_to_end(&mut data);
+            tailed.read_offset += (data.len() - before) as u64;
+            self.more |= tailed.read_offset < len;
+        }
         let mut rest = &data[..];
         loop {
             let newline = rest.iter().position(|b| *b == b'\n');
@@ -213,7 +248,10 @@ impl Tailer {
                 _ => break,
             };
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let line = String::from_utf8_lossy(raw).into_owned();
+            let line = match std::str::from_utf8(raw) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(raw).into_owned(),
+            };
             let end = line_start + consumed as u64;
             match &multiline {
                 None => out.push((line, line_start, end)),
@@ -356,6 +394,34 @@ mod tests {
         tailer.rewind(&chunks[0]);
         assert_eq!(lines(&mut tailer), ["one", "two"]);
         assert!(lines(&mut tailer).is_empty());
+    }
+
+    #[test]
+    fn a_long_backlog_is_read_in_bounded_steps_without_loss_or_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("big.log");
+        // About 3 MiB: more than one read, with lines straddling the read boundaries.
+        let expected: Vec<String> = (0..40_000).map(|i| format!("line {i} {}", "x".repeat(i % 150))).collect();
+        append(&log, &(expected.join("\n") + "\n"));
+        let mut tailer = Tailer::new(config(dir.path(), None));
+        let mut got = Vec::new();
+        let mut polls = 0;
+        loop {
+            got.extend(lines(&mut tailer));
+            polls += 1;
+            if !tailer.has_more() {
+                break;
+            }
+        }
+        assert!(polls >= 3, "a 3 MiB backlog took {polls} polls");
+        assert_eq!(got, expected);
+        // A refusal in the middle of a backlog rewinds only to what was committed.
+        append(&log, "after one\nafter two\n");
+        let chunks = tailer.poll();
+        for chunk in &chunks {
+            tailer.rewind(chunk);
+        }
+        assert_eq!(lines(&mut tailer), ["after one", "after two"]);
     }
 
     #[test]

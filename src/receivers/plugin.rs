@@ -238,12 +238,17 @@ impl PluginReceiver {
                         }
                     };
                     owned = back;
-                    for chunk in chunks {
-                        match shared.handle(wit::Input::Lines(chunk.lines.clone())).await {
+                    let mut refused = false;
+                    let mut chunks = chunks.into_iter();
+                    while let Some(mut chunk) = chunks.next() {
+                        match shared.handle(wit::Input::Lines(std::mem::take(&mut chunk.lines))).await {
                             Handled::Refused(refusal) => {
-                                // Nothing was enqueued: read the same lines again on the next poll.
+                                // Nothing was enqueued: read the same lines, and every line
+                                // read after them, again on the next poll.
                                 tracing::debug!(receiver = &*name, ?refusal, "Pipelines refused file lines; retrying.");
                                 owned.rewind(&chunk);
+                                chunks.for_each(|later| owned.rewind(&later));
+                                refused = true;
                                 break;
                             }
                             handled => {
@@ -252,7 +257,14 @@ impl PluginReceiver {
                             }
                         }
                     }
+                    let more = owned.has_more() && !refused;
                     tailer = Some(owned);
+                    if more {
+                        if *stop.borrow() {
+                            break;
+                        }
+                        continue;
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(interval) => {}
                         _ = stop.wait_for(|stopped| *stopped) => break,
