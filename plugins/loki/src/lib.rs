@@ -25,6 +25,21 @@ pub struct Loki {
     guard: Guard,
     buffer: Buffer,
     counts: Counts,
+    /// The labels of the last record of this call; consecutive records mostly share them.
+    memo: Option<Memo>,
+}
+
+/// What the labels of one record came to, kept for the next records of the same call that
+/// have the same label values. Only within one call: the guard's clock is the call's `now`,
+/// so skipping its lookups for a repeat changes nothing.
+#[derive(Debug)]
+struct Memo {
+    /// Each label's value before the guard, as the record gave it.
+    found: Vec<Option<String>>,
+    selector: String,
+    pairs: Vec<(String, String)>,
+    /// The labels that overflowed, counted again for every record that repeats them.
+    overflowed: Vec<String>,
 }
 
 /// What happened since the counters were last handed to the host; reported once per call
@@ -50,12 +65,14 @@ impl Exporter for Loki {
             guard: Guard::default(),
             buffer: Buffer::default(),
             counts: Counts::default(),
+            memo: None,
         })
     }
 
     fn export(&mut self, batch: Batch) -> Result<Vec<Payload>, Error> {
         let logs = batch.logs()?;
         let now = host::now_unix_nanos();
+        self.memo = None;
         for resource_logs in logs.resource_logs() {
             let resource = resource_logs.resource();
             for scope_logs in resource_logs.scope_logs() {
@@ -115,33 +132,31 @@ impl Loki {
             }
         }
 
-        let mut pairs: Vec<(&str, String)> = Vec::with_capacity(settings.labels.len() + settings.static_labels.len());
-        for ((name, source), shared) in settings.labels.iter().zip(shared) {
-            let found = match source {
-                Source::Severity => level.clone(),
-                _ if source.is_per_container() => shared.clone(),
-                _ => value(source, resource, scope, Some(record)),
-            };
-            let Some(found) = found.filter(|v| !v.is_empty()) else { continue };
-            match self.guard.admit(settings, name, found, now) {
-                Admitted::Value(v) => pairs.push((name, v)),
-                Admitted::Overflowed(v) => {
-                    *self.counts.overflows.entry(name.clone()).or_default() += 1;
-                    pairs.push((name, v));
-                }
-                Admitted::Dropped => *self.counts.overflows.entry(name.clone()).or_default() += 1,
+        let found: Vec<Option<String>> = settings
+            .labels
+            .iter()
+            .zip(shared)
+            .map(|((_, source), shared)| {
+                let found = match source {
+                    Source::Severity => level.clone(),
+                    _ if source.is_per_container() => shared.clone(),
+                    _ => value(source, resource, scope, Some(record)),
+                };
+                found.filter(|v| !v.is_empty())
+            })
+            .collect();
+        let repeat = self.memo.as_ref().is_some_and(|memo| memo.found == found);
+        if repeat {
+            let memo = self.memo.as_ref().expect("checked");
+            for name in &memo.overflowed {
+                *self.counts.overflows.entry(name.clone()).or_default() += 1;
             }
+        } else {
+            let memo = self.labels(found, now);
+            self.memo = Some(memo);
         }
-        pairs.extend(settings.static_labels.iter().map(|(name, value)| (name.as_str(), value.clone())));
-        if pairs.is_empty() {
-            // Loki refuses a stream without labels; this is the name and value its own OTLP
-            // endpoint gives logs that lack `service.name`.
-            pairs.push(("service_name", "unknown_service".to_owned()));
-        }
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let selector = labels::selector(&borrowed);
 
+        let settings = &self.settings;
         let metadata = settings
             .structured_metadata
             .iter()
@@ -156,7 +171,41 @@ impl Loki {
         let timestamp =
             [record.time_unix_nano(), record.observed_time_unix_nano()].into_iter().find(|t| *t != 0).unwrap_or(now);
         let entry = Entry { timestamp, line, metadata };
-        self.buffer.push(selector, || pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), entry);
+        let memo = self.memo.as_ref().expect("set above");
+        self.buffer.push(&memo.selector, || memo.pairs.clone(), entry);
+    }
+
+    /// Puts a record's label values through the cardinality guard and renders the selector.
+    fn labels(&mut self, found: Vec<Option<String>>, now: u64) -> Memo {
+        let settings = &self.settings;
+        let mut pairs: Vec<(&str, String)> = Vec::with_capacity(settings.labels.len() + settings.static_labels.len());
+        let mut overflowed = Vec::new();
+        for ((name, _), value) in settings.labels.iter().zip(&found) {
+            let Some(value) = value else { continue };
+            match self.guard.admit(settings, name, value.clone(), now) {
+                Admitted::Value(v) => pairs.push((name, v)),
+                Admitted::Overflowed(v) => {
+                    *self.counts.overflows.entry(name.clone()).or_default() += 1;
+                    overflowed.push(name.clone());
+                    pairs.push((name, v));
+                }
+                Admitted::Dropped => {
+                    *self.counts.overflows.entry(name.clone()).or_default() += 1;
+                    overflowed.push(name.clone());
+                }
+            }
+        }
+        pairs.extend(settings.static_labels.iter().map(|(name, value)| (name.as_str(), value.clone())));
+        if pairs.is_empty() {
+            // Loki refuses a stream without labels; this is the name and value its own OTLP
+            // endpoint gives logs that lack `service.name`.
+            pairs.push(("service_name", "unknown_service".to_owned()));
+        }
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let selector = labels::selector(&borrowed);
+        let pairs = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        Memo { found, selector, pairs, overflowed }
     }
 
     /// Every buffered entry as payloads for the host to push.

@@ -52,15 +52,15 @@ pub(crate) struct Buffer {
 impl Buffer {
     /// Adds an entry to the stream with selector `labels` (whose pairs `pairs` gives, for a
     /// stream not seen yet).
-    pub(crate) fn push(&mut self, labels: String, pairs: impl FnOnce() -> Vec<(String, String)>, entry: Entry) {
+    pub(crate) fn push(&mut self, labels: &str, pairs: impl FnOnce() -> Vec<(String, String)>, entry: Entry) {
         self.entries += 1;
         self.bytes += entry.size();
-        match self.streams.get_mut(&labels) {
+        match self.streams.get_mut(labels) {
             Some(stream) => stream.entries.push(entry),
             None => {
                 self.bytes += labels.len() + 8;
-                let stream = Stream { labels: labels.clone(), pairs: pairs(), entries: vec![entry] };
-                self.streams.insert(labels, stream);
+                let stream = Stream { labels: labels.to_owned(), pairs: pairs(), entries: vec![entry] };
+                self.streams.insert(labels.to_owned(), stream);
             }
         }
     }
@@ -257,7 +257,7 @@ mod tests {
     }
 
     fn push(buffer: &mut Buffer, labels: &str, entry: Entry) {
-        buffer.push(labels.to_owned(), Vec::new, entry);
+        buffer.push(labels, Vec::new, entry);
     }
 
     fn lines(push: &[Stream]) -> Vec<(&str, Vec<&str>)> {

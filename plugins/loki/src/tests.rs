@@ -140,6 +140,30 @@ fn a_label_past_its_value_budget_takes_the_overflow_value() {
 }
 
 #[test]
+fn runs_of_records_with_the_same_labels_are_labelled_and_counted_like_single_ones() {
+    // Consecutive records with equal label values reuse the first one's labels: the
+    // overflow of every one of them is still counted, and a change of value is seen.
+    let mut loki = loki(json!({ "labels": { "user": "attributes.user_id" }, "max_values_per_label": 1 }));
+    let users = ["a", "a", "b", "b", "b", "a", "c"];
+    let records = users.iter().map(|u| record(1, 9, u, vec![kv("user_id", u)])).collect();
+    loki.export(request("x", records)).unwrap();
+    assert_eq!(loki.counts.overflows.get("user"), None, "reported to the host after the call");
+    let first = streams(&loki.flush(0).unwrap());
+    let summary: Vec<(&str, Vec<&str>)> =
+        first.iter().map(|s| (s.labels.as_str(), s.entries.iter().map(|e| e.line.as_str()).collect())).collect();
+    assert_eq!(
+        summary,
+        [(r#"{user="__overflow__"}"#, vec!["b", "b", "b", "c"]), (r#"{user="a"}"#, vec!["a", "a", "a"])]
+    );
+    // A second call starts afresh: the guard, not the memo, decides.
+    let records = ["b", "a"].iter().map(|u| record(2, 9, u, vec![kv("user_id", u)])).collect();
+    loki.export(request("x", records)).unwrap();
+    let second = streams(&loki.flush(0).unwrap());
+    let summary: Vec<(&str, usize)> = second.iter().map(|s| (s.labels.as_str(), s.entries.len())).collect();
+    assert_eq!(summary, [(r#"{user="__overflow__"}"#, 1), (r#"{user="a"}"#, 1)]);
+}
+
+#[test]
 fn records_without_any_label_go_to_the_unknown_service_stream() {
     let mut loki = loki(json!({}));
     let batch = {
