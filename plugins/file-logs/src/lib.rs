@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{LogRecordData, LogsData, ResourceData, ResourceLogsData, ScopeData, ScopeLogsData};
+use aegis_plugin_sdk::wire::{Value, encode_key_value};
 use serde::Deserialize;
 
 /// The plugin's config.
@@ -39,6 +39,8 @@ fn yes() -> bool {
 #[derive(Debug, Default)]
 pub struct FileLogs {
     config: FileLogsConfig,
+    /// The encoded `Resource` of every batch.
+    resource: Vec<u8>,
 }
 
 impl Receiver for FileLogs {
@@ -47,7 +49,13 @@ impl Receiver for FileLogs {
     }
 
     fn init(config: Config) -> Result<Self, Error> {
-        Ok(FileLogs { config: if config.is_empty() { FileLogsConfig::default_config() } else { config.parse()? } })
+        let config: FileLogsConfig =
+            if config.is_empty() { FileLogsConfig::default_config() } else { config.parse()? };
+        let mut resource = Vec::new();
+        for (key, value) in &config.resource {
+            encode_key_value(&mut resource, 1, key, value.as_str());
+        }
+        Ok(FileLogs { config, resource })
     }
 
     fn receive(&mut self, input: Input) -> Result<Received, Error> {
@@ -58,45 +66,86 @@ impl Receiver for FileLogs {
             return Ok(Received::nothing());
         }
         let observed = host::now_unix_nanos();
-        let records = lines
-            .into_iter()
-            .map(|line| {
-                let mut attributes: Vec<(String, Value)> = Vec::with_capacity(3 + self.config.attributes.len());
+        // The records are written as protobuf directly: the attributes a file's lines share
+        // are encoded once per run of lines from that file, and each line costs one copy.
+        let mut records = Vec::with_capacity(lines.iter().map(|l| l.line.len() + 24).sum::<usize>() + 64);
+        let mut shared = Vec::new();
+        let mut shared_path: Option<String> = None;
+        let mut record = Vec::new();
+        for line in &lines {
+            if shared_path.as_deref() != Some(line.path.as_str()) {
+                shared.clear();
                 if self.config.include_file_path {
-                    attributes.push(("log.file.path".into(), Value::Str(line.path.clone())));
+                    encode_key_value(&mut shared, LOG_RECORD_ATTRIBUTES, "log.file.path", line.path.as_str());
                 }
                 if self.config.include_file_name {
-                    let name = line.path.rsplit('/').next().unwrap_or(&line.path).to_string();
-                    attributes.push(("log.file.name".into(), Value::Str(name)));
+                    let name = line.path.rsplit('/').next().unwrap_or(&line.path);
+                    encode_key_value(&mut shared, LOG_RECORD_ATTRIBUTES, "log.file.name", name);
                 }
-                if self.config.include_offset {
-                    attributes.push(("log.file.offset".into(), Value::Int(line.offset as i64)));
+                for (key, value) in &self.config.attributes {
+                    encode_key_value(&mut shared, LOG_RECORD_ATTRIBUTES, key, value.as_str());
                 }
-                attributes.extend(self.config.attributes.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))));
-                LogRecordData {
-                    observed_time_unix_nano: observed,
-                    body: Some(Value::Str(line.line)),
-                    attributes,
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let request = LogsData {
-            resource_logs: vec![ResourceLogsData {
-                resource: Some(ResourceData {
-                    attributes: self.config.resource.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect(),
-                    ..Default::default()
-                }),
-                scope_logs: vec![ScopeLogsData {
-                    scope: Some(ScopeData { name: "aegis.file-logs".into(), ..Default::default() }),
-                    log_records: records,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
-        Ok(Received::batch(Signal::Logs, request.encode()))
+                shared_path = Some(line.path.clone());
+            }
+            record.clear();
+            // body (5): AnyValue { string_value (1) }
+            let text = line.line.as_bytes();
+            len_header(&mut record, 5, 1 + varint_len(text.len() as u64) + text.len());
+            len_header(&mut record, 1, text.len());
+            record.extend_from_slice(text);
+            record.extend_from_slice(&shared);
+            if self.config.include_offset {
+                encode_key_value(
+                    &mut record,
+                    LOG_RECORD_ATTRIBUTES,
+                    "log.file.offset",
+                    &Value::Int(line.offset as i64),
+                );
+            }
+            // observed_time_unix_nano (11), fixed64
+            record.push((11 << 3) | 1);
+            record.extend_from_slice(&observed.to_le_bytes());
+            // ScopeLogs.log_records (2)
+            len_header(&mut records, 2, record.len());
+            records.extend_from_slice(&record);
+        }
+        let mut scope_logs = Vec::with_capacity(records.len() + 32);
+        scope_logs.extend_from_slice(SCOPE);
+        scope_logs.extend_from_slice(&records);
+        let mut resource_logs = Vec::with_capacity(scope_logs.len() + self.resource.len() + 16);
+        len_header(&mut resource_logs, 1, self.resource.len());
+        resource_logs.extend_from_slice(&self.resource);
+        len_header(&mut resource_logs, 2, scope_logs.len());
+        resource_logs.extend_from_slice(&scope_logs);
+        let mut request = Vec::with_capacity(resource_logs.len() + 8);
+        len_header(&mut request, 1, resource_logs.len());
+        request.extend_from_slice(&resource_logs);
+        Ok(Received::batch(Signal::Logs, request))
     }
+}
+
+/// `LogRecord.attributes`.
+const LOG_RECORD_ATTRIBUTES: u32 = 6;
+
+/// `ScopeLogs.scope` (1) = `InstrumentationScope { name (1): "aegis.file-logs" }`.
+const SCOPE: &[u8] = b"\x0a\x11\x0a\x0faegis.file-logs";
+
+/// Appends the tag and length of length-delimited field `number`.
+fn len_header(out: &mut Vec<u8>, number: u32, len: usize) {
+    put_varint(out, (u64::from(number) << 3) | 2);
+    put_varint(out, len as u64);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 impl FileLogsConfig {
@@ -134,6 +183,65 @@ mod tests {
         let keys: Vec<&str> = records[0].attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, ["log.file.path", "log.file.name"]);
         assert!(records[0].observed_time_unix_nano > 0);
+    }
+
+    #[test]
+    fn lines_of_several_files_keep_their_own_attributes_and_offsets() {
+        let config = Config::from_json(r#"{"attributes": {"env": "prod"}, "include_offset": true}"#).unwrap();
+        let mut receiver = FileLogs::init(config).unwrap();
+        let long = "é".repeat(300);
+        let lines = vec![
+            FileLine { path: "/var/log/a.log".into(), line: "first".into(), offset: 0 },
+            FileLine { path: "/var/log/b.log".into(), line: long.clone(), offset: 6 },
+            FileLine { path: "/var/log/a.log".into(), line: String::new(), offset: 200_000 },
+        ];
+        let received = receiver.receive(Input::Lines(lines)).unwrap();
+        let payload = &received.batches[0].payload;
+        aegis_plugin_sdk::wire::validate(Signal::Logs, payload).expect("valid OTLP");
+        let request = ExportLogsServiceRequest::decode(&payload[..]).unwrap();
+        let resource = &request.resource_logs[0];
+        assert!(resource.resource.as_ref().unwrap().attributes.is_empty());
+        assert_eq!(resource.scope_logs[0].scope.as_ref().unwrap().name, "aegis.file-logs");
+        let records = &resource.scope_logs[0].log_records;
+        let summary: Vec<(String, Vec<(String, String)>)> = records
+            .iter()
+            .map(|r| {
+                let body = match r.body.as_ref().unwrap().value.as_ref().unwrap() {
+                    Proto::StringValue(s) => s.clone(),
+                    other => panic!("{other:?}"),
+                };
+                let attributes = r
+                    .attributes
+                    .iter()
+                    .map(|kv| {
+                        let value = match kv.value.as_ref().unwrap().value.as_ref().unwrap() {
+                            Proto::StringValue(s) => s.clone(),
+                            Proto::IntValue(i) => i.to_string(),
+                            other => panic!("{other:?}"),
+                        };
+                        (kv.key.clone(), value)
+                    })
+                    .collect();
+                (body, attributes)
+            })
+            .collect();
+        let attrs = |path: &str, name: &str, offset: &str| {
+            vec![
+                ("log.file.path".to_string(), path.to_string()),
+                ("log.file.name".to_string(), name.to_string()),
+                ("env".to_string(), "prod".to_string()),
+                ("log.file.offset".to_string(), offset.to_string()),
+            ]
+        };
+        assert_eq!(
+            summary,
+            [
+                ("first".to_string(), attrs("/var/log/a.log", "a.log", "0")),
+                (long, attrs("/var/log/b.log", "b.log", "6")),
+                (String::new(), attrs("/var/log/a.log", "a.log", "200000")),
+            ]
+        );
+        assert!(records.iter().all(|r| r.observed_time_unix_nano > 0 && r.time_unix_nano == 0));
     }
 
     #[test]
