@@ -142,6 +142,7 @@ impl Instance {
             name: spec.name.as_str().into(),
             telemetry: plugin.shared.telemetry.clone(),
             started: Instant::now(),
+            dirs: spec.grants.dirs.iter().map(|dir| (dir.guest.clone(), dir.host.clone())).collect(),
         };
         let mut store = Store::new(&plugin.shared.engine, state);
         store.limiter(|state| &mut state.limiter);

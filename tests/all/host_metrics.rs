@@ -91,6 +91,71 @@ async fn host_metrics_from_the_granted_proc_arrive_on_every_tick() {
     assert!(status.success(), "aegis exited with {status}:\n{logs}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_usage_comes_from_the_hosts_statvfs_inside_the_grant_only() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("proc/1")).unwrap();
+    std::fs::create_dir_all(root.path().join("data")).unwrap();
+    // A link out of the grant: the host must refuse to follow it.
+    std::os::unix::fs::symlink("/", root.path().join("escape")).unwrap();
+    std::fs::write(
+        root.path().join("proc/1/mounts"),
+        "/dev/root / ext4 rw,relatime 0 0\n\
+         proc /proc proc rw,nosuid 0 0\n\
+         /dev/data /data ext4 ro,noatime 0 0\n\
+         /dev/gone /not-there ext4 rw 0 0\n\
+         /dev/out /escape ext4 rw 0 0\n",
+    )
+    .unwrap();
+    let expected = rustix::fs::statvfs(root.path()).unwrap();
+    let unit = if expected.f_frsize > 0 { expected.f_frsize } else { expected.f_bsize };
+
+    let sink = Sink::start().await;
+    let collector = Collector::start(
+        &fixture("host-metrics/filesystem.toml"),
+        &[("AEGIS_TEST_SINK", sink.endpoint()), ("AEGIS_TEST_ROOT", root.path().display().to_string())],
+    );
+    sink.wait_for(Duration::from_secs(10), "a tick of filesystem metrics", |sink| {
+        sink.with(|received| !received.metrics.is_empty())
+    })
+    .await;
+    let first: Vec<Metric> = sink.with(|received| {
+        received.metrics[0]
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| s.metrics.clone())
+            .collect()
+    });
+    let usage = first.iter().find(|m| m.name == "system.filesystem.usage").expect("system.filesystem.usage");
+    let mut mounts: Vec<String> = points(usage)
+        .iter()
+        .filter_map(|p| match attribute(&p.attributes, "mountpoint") {
+            Some(Value::StringValue(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    mounts.dedup();
+    // /proc is left out by type; /not-there and /escape cannot be read and are skipped.
+    assert_eq!(mounts, ["/", "/data"]);
+    let state =
+        |mount: &str, state: &str| value(&first, "system.filesystem.usage", &[("mountpoint", mount), ("state", state)]);
+    let total = state("/", "used") + state("/", "free") + state("/", "reserved");
+    assert_eq!(total, (expected.f_blocks * unit) as f64, "the three states add up to the size");
+    assert!(state("/", "free") > 0.0);
+    let data_mode = value(&first, "system.filesystem.usage", &[("mountpoint", "/data"), ("mode", "ro")]);
+    assert_eq!(data_mode, state("/data", "used"), "the mode comes from the mount options");
+    if expected.f_files > 0 {
+        let inodes = value(&first, "system.filesystem.inodes.usage", &[("mountpoint", "/"), ("state", "used")])
+            + value(&first, "system.filesystem.inodes.usage", &[("mountpoint", "/"), ("state", "free")]);
+        assert_eq!(inodes, expected.f_files as f64);
+    }
+    assert!(collector.metric("aegis_plugin_host_metrics_filesystems_skipped_total{plugin=\"host\"}") >= 2.0);
+
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}
+
 #[test]
 fn without_the_grant_the_pipeline_does_not_start_and_names_the_directory() {
     let cache = tempfile::tempdir().unwrap();

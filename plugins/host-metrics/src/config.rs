@@ -29,6 +29,12 @@ struct Raw {
     /// Block devices whose names match are left out.
     #[serde(default = "default_disk_exclude")]
     disk_device_exclude: Option<String>,
+    /// Filesystems whose type matches are left out.
+    #[serde(default = "default_fs_type_exclude")]
+    filesystem_type_exclude: Option<String>,
+    /// Mount points that match are left out.
+    #[serde(default = "default_mount_point_exclude")]
+    mount_point_exclude: Option<String>,
     /// Resource attributes added to (or replacing) `host.name` and `os.type`.
     #[serde(default)]
     resource_attributes: BTreeMap<String, String>,
@@ -39,7 +45,21 @@ fn default_root() -> String {
 }
 
 fn default_collectors() -> Vec<String> {
-    Collector::ALL.iter().map(|c| c.name().to_owned()).collect()
+    Collector::DEFAULT.iter().map(|c| c.name().to_owned()).collect()
+}
+
+fn default_fs_type_exclude() -> Option<String> {
+    // node-exporter's default: pseudo and virtual filesystems.
+    Some(
+        "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|\
+         overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
+            .into(),
+    )
+}
+
+fn default_mount_point_exclude() -> Option<String> {
+    // node-exporter's default.
+    Some("^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)".into())
 }
 
 fn default_true() -> bool {
@@ -68,10 +88,22 @@ pub(crate) enum Collector {
     Network,
     /// `/proc/diskstats`: `system.disk.*`.
     Disk,
+    /// `/proc/1/mounts` and the host's statvfs of each mount point: `system.filesystem.*`.
+    Filesystem,
 }
 
 impl Collector {
-    pub(crate) const ALL: [Collector; 5] =
+    pub(crate) const ALL: [Collector; 6] = [
+        Collector::Cpu,
+        Collector::Memory,
+        Collector::Load,
+        Collector::Network,
+        Collector::Disk,
+        Collector::Filesystem,
+    ];
+
+    /// What runs without `collectors`: all but `filesystem`, which needs a wider grant.
+    pub(crate) const DEFAULT: [Collector; 5] =
         [Collector::Cpu, Collector::Memory, Collector::Load, Collector::Network, Collector::Disk];
 
     /// The name in `collectors`.
@@ -82,6 +114,7 @@ impl Collector {
             Collector::Load => "load",
             Collector::Network => "network",
             Collector::Disk => "disk",
+            Collector::Filesystem => "filesystem",
         }
     }
 
@@ -93,6 +126,7 @@ impl Collector {
             Collector::Load => "loadavg",
             Collector::Network => "net/dev",
             Collector::Disk => "diskstats",
+            Collector::Filesystem => "1/mounts",
         }
     }
 }
@@ -100,6 +134,8 @@ impl Collector {
 /// The checked settings the receiver runs with.
 #[derive(Debug)]
 pub(crate) struct Settings {
+    /// `root`, without a trailing `/`: where the plugin sees the host's `/`.
+    pub(crate) root: String,
     /// `<root>/proc`.
     pub(crate) proc: String,
     pub(crate) collectors: Vec<Collector>,
@@ -107,6 +143,8 @@ pub(crate) struct Settings {
     pub(crate) clock_ticks_per_second: f64,
     pub(crate) network_device_exclude: Option<Regex>,
     pub(crate) disk_device_exclude: Option<Regex>,
+    pub(crate) filesystem_type_exclude: Option<Regex>,
+    pub(crate) mount_point_exclude: Option<Regex>,
     pub(crate) resource_attributes: BTreeMap<String, String>,
 }
 
@@ -121,12 +159,9 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
                 problems.push(format!("collectors[{index}]: `{name}` is listed twice"));
             }
             Some(collector) => collectors.push(*collector),
-            None if name == "filesystem" => problems.push(format!(
-                "collectors[{index}]: `filesystem` needs statvfs(2), which WebAssembly (WASI) does not offer, so \
-                 filesystem usage cannot be read from inside the sandbox; see docs/plugins/host-metrics.md"
-            )),
             None => problems.push(format!(
-                "collectors[{index}]: unknown collector `{name}`, expected one of cpu, memory, load, network, disk"
+                "collectors[{index}]: unknown collector `{name}`, expected one of cpu, memory, load, network, disk, \
+                 filesystem"
             )),
         }
     }
@@ -143,6 +178,8 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
     };
     let network_device_exclude = pattern("network_device_exclude", &raw.network_device_exclude);
     let disk_device_exclude = pattern("disk_device_exclude", &raw.disk_device_exclude);
+    let filesystem_type_exclude = pattern("filesystem_type_exclude", &raw.filesystem_type_exclude);
+    let mount_point_exclude = pattern("mount_point_exclude", &raw.mount_point_exclude);
     if !raw.root.starts_with('/') {
         problems.push(format!("root: `{}` must be an absolute path in the plugin's view, e.g. /host", raw.root));
     }
@@ -150,12 +187,15 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
         return Err(Error::config(problems.join("; ")));
     }
     Ok(Settings {
+        root: raw.root.trim_end_matches('/').to_owned(),
         proc: format!("{}/proc", raw.root.trim_end_matches('/')),
         collectors,
         per_cpu: raw.per_cpu,
         clock_ticks_per_second: f64::from(raw.clock_ticks_per_second),
         network_device_exclude,
         disk_device_exclude,
+        filesystem_type_exclude,
+        mount_point_exclude,
         resource_attributes: raw.resource_attributes,
     })
 }
@@ -168,7 +208,7 @@ mod tests {
     #[test]
     fn every_collector_runs_by_default_under_host_proc() {
         let settings = parse(&Config::from_value(json!({}))).unwrap();
-        assert_eq!(settings.collectors, Collector::ALL);
+        assert_eq!(settings.collectors, Collector::DEFAULT);
         assert_eq!(settings.proc, "/host/proc");
         let disks = settings.disk_device_exclude.unwrap();
         assert!(disks.is_match("sda1") && disks.is_match("loop0") && disks.is_match("nvme0n1p2"));
@@ -176,13 +216,19 @@ mod tests {
     }
 
     #[test]
-    fn asking_for_filesystem_usage_explains_why_it_is_not_there() {
+    fn unknown_and_repeated_collectors_are_named_and_filesystem_is_opt_in() {
         let err =
             parse(&Config::from_value(json!({ "collectors": ["cpu", "filesystem", "cpus", "cpu"] }))).unwrap_err();
         let message = err.message();
-        assert!(message.contains("collectors[1]: `filesystem` needs statvfs(2)"), "{message}");
+        assert!(!message.contains("collectors[1]"), "{message}");
         assert!(message.contains("collectors[2]: unknown collector `cpus`"), "{message}");
         assert!(message.contains("collectors[3]: `cpu` is listed twice"), "{message}");
+        let settings = parse(&Config::from_value(json!({ "collectors": ["filesystem"], "root": "/host/" }))).unwrap();
+        assert_eq!((settings.collectors, settings.root.as_str()), (vec![Collector::Filesystem], "/host"));
+        let types = settings.filesystem_type_exclude.unwrap();
+        assert!(!types.is_match("tmpfs") && types.is_match("overlay") && types.is_match("cgroup2"));
+        let mounts = settings.mount_point_exclude.unwrap();
+        assert!(mounts.is_match("/proc") && mounts.is_match("/var/lib/docker/overlay2/x") && !mounts.is_match("/data"));
     }
 
     #[test]

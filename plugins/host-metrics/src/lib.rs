@@ -50,8 +50,7 @@ impl Receiver for HostMetrics {
         }
         let mut missing = Vec::new();
         for collector in &settings.collectors {
-            let path = format!("{}/{}", settings.proc, collector.file());
-            if let Err(error) = std::fs::read_to_string(&path) {
+            if let Err((path, error)) = read(&settings, *collector) {
                 missing.push(format!(
                     "collectors: `{}` reads {path}, which cannot be read ({error}); leave `{}` out of collectors \
                      on a host without it",
@@ -88,10 +87,11 @@ impl Receiver for HostMetrics {
         let mut metrics = Vec::new();
         let mut errors = Vec::new();
         for collector in self.settings.collectors.clone() {
-            let path = format!("{}/{}", self.settings.proc, collector.file());
-            let result = std::fs::read_to_string(&path)
-                .map_err(|error| format!("cannot read {path}: {error}"))
-                .and_then(|text| self.collect(collector, &text, now, &mut metrics).map_err(|e| format!("{path}: {e}")));
+            let result = read(&self.settings, collector)
+                .map_err(|(path, error)| format!("cannot read {path}: {error}"))
+                .and_then(|(path, text)| {
+                    self.collect(collector, &text, now, &mut metrics).map_err(|e| format!("{path}: {e}"))
+                });
             match result {
                 Ok(()) => {
                     if self.failing.remove(&collector).is_some() {
@@ -146,7 +146,79 @@ impl HostMetrics {
             Collector::Load => load(text, series, out),
             Collector::Network => self.network(text, series, out),
             Collector::Disk => self.disk(text, series, out),
+            Collector::Filesystem => self.filesystem(text, series, out, &host::statvfs),
         }
+    }
+
+    /// `system.filesystem.*` of every mount point of `mounts` that is not excluded, by the
+    /// host's statvfs of `<root><mount point>` (`stat`, so that tests can stand in for it).
+    /// Mount points outside the plugin's grants are skipped and counted; an error only when
+    /// none could be read.
+    fn filesystem(
+        &self,
+        mounts: &str,
+        series: Series,
+        out: &mut Vec<MetricData>,
+        stat: &dyn Fn(&str) -> Result<host::FilesystemStats, String>,
+    ) -> Result<(), String> {
+        let settings = &self.settings;
+        let excluded = |regex: &Option<regex::Regex>, text: &str| regex.as_ref().is_some_and(|r| r.is_match(text));
+        let mut usage = Vec::new();
+        let mut inodes = Vec::new();
+        let mut first_error = None;
+        for mount in proc::mounts(mounts) {
+            if excluded(&settings.filesystem_type_exclude, &mount.fs_type)
+                || excluded(&settings.mount_point_exclude, &mount.mount_point)
+            {
+                continue;
+            }
+            let path = if mount.mount_point == "/" {
+                format!("{}/", settings.root)
+            } else {
+                format!("{}{}", settings.root, mount.mount_point)
+            };
+            let stats = match stat(&path) {
+                Ok(stats) => stats,
+                Err(error) => {
+                    host::counter_add("host_metrics_filesystems_skipped", 1, &[]);
+                    first_error.get_or_insert(error);
+                    continue;
+                }
+            };
+            let attributes = |state: &'static str| {
+                [
+                    ("device", mount.device.as_str()),
+                    ("mountpoint", mount.mount_point.as_str()),
+                    ("type", mount.fs_type.as_str()),
+                    ("mode", if stats.read_only { "ro" } else { mount.mode }),
+                    ("state", state),
+                ]
+            };
+            let int = |v: u64| NumberValue::Int(v.min(i64::MAX as u64) as i64);
+            let used = stats.total_bytes.saturating_sub(stats.free_bytes);
+            let reserved = stats.free_bytes.saturating_sub(stats.available_bytes);
+            for (state, bytes) in [("used", used), ("free", stats.available_bytes), ("reserved", reserved)] {
+                usage.push(series.now(&attributes(state), int(bytes)));
+            }
+            if stats.total_inodes > 0 {
+                let used = stats.total_inodes.saturating_sub(stats.free_inodes);
+                for (state, count) in [("used", used), ("free", stats.free_inodes)] {
+                    inodes.push(series.now(&attributes(state), int(count)));
+                }
+            }
+        }
+        if usage.is_empty()
+            && let Some(error) = first_error
+        {
+            return Err(format!(
+                "no filesystem could be read ({error}); grant the host's mount points under {}, e.g. \
+                 grants = {{ dirs = [{{ host = \"/\", guest = \"{}\" }}] }}",
+                settings.root, settings.root
+            ));
+        }
+        out.push(sum("system.filesystem.usage", "By", "Filesystem space used, free and reserved.", false, usage));
+        out.push(sum("system.filesystem.inodes.usage", "{inode}", "Filesystem inodes used and free.", false, inodes));
+        Ok(())
     }
 
     fn cpu(&self, text: &str, series: Series, out: &mut Vec<MetricData>) -> Result<(), String> {
@@ -296,6 +368,20 @@ fn load(text: &str, series: Series, out: &mut Vec<MetricData>) -> Result<(), Str
         });
     }
     Ok(())
+}
+
+/// The path and text of the file `collector` reads: `/proc/1/mounts` (the host's mounts when
+/// the host's `/proc` is granted) or, where that cannot be read, `/proc/self/mounts`.
+fn read(settings: &Settings, collector: Collector) -> Result<(String, String), (String, std::io::Error)> {
+    let path = format!("{}/{}", settings.proc, collector.file());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(_) if collector == Collector::Filesystem => {
+            let fallback = format!("{}/self/mounts", settings.proc);
+            std::fs::read_to_string(&fallback).map(|text| (fallback.clone(), text)).map_err(|error| (path, error))
+        }
+        Err(error) => Err((path, error)),
+    }
 }
 
 /// The times of one tick's points.

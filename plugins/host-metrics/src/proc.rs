@@ -163,9 +163,87 @@ pub(crate) fn diskstats(text: &str) -> Vec<DiskStats> {
         .collect()
 }
 
+/// One line of `/proc/<pid>/mounts`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub(crate) device: String,
+    pub(crate) mount_point: String,
+    pub(crate) fs_type: String,
+    /// `ro` or `rw`, from the mount options.
+    pub(crate) mode: &'static str,
+}
+
+/// Parses `/proc/<pid>/mounts` (`device mount-point type options dump pass`, with spaces,
+/// tabs, newlines and backslashes written as octal escapes). A mount point mounted over
+/// again is kept once, as the last mount made there (the one that is visible).
+pub(crate) fn mounts(text: &str) -> Vec<Mount> {
+    let mut found: Vec<Mount> = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_ascii_whitespace();
+        let (Some(device), Some(mount_point), Some(fs_type), Some(options)) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        let mode = if options.split(',').any(|o| o == "ro") { "ro" } else { "rw" };
+        let mount =
+            Mount { device: unescape(device), mount_point: unescape(mount_point), fs_type: fs_type.into(), mode };
+        found.retain(|m| m.mount_point != mount.mount_point);
+        found.push(mount);
+    }
+    found
+}
+
+/// Undoes the kernel's `\ooo` octal escapes.
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'\\'
+            && let Some(code) = bytes.get(at + 1..at + 4)
+            && code.iter().all(|b| (b'0'..=b'7').contains(b))
+        {
+            let value = code.iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
+            if let Ok(byte) = u8::try_from(value) {
+                out.push(byte);
+                at += 4;
+                continue;
+            }
+        }
+        out.push(bytes[at]);
+        at += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mounts_unescape_paths_keep_the_last_mount_of_a_point_and_skip_short_lines() {
+        let text = "/dev/sda1 / ext4 rw,relatime 0 0\n\
+                    proc /proc proc rw,nosuid 0 0\n\
+                    /dev/sdb1 /mnt/my\\040disk ext4 ro,noatime 0 0\n\
+                    garbage line\n\
+                    tmpfs /mnt/my\\040disk tmpfs rw 0 0\n\
+                    /dev/sdc1 /back\\134slash xfs rw 0 0\n";
+        let found = mounts(text);
+        let summary: Vec<(&str, &str, &str, &str)> =
+            found.iter().map(|m| (m.device.as_str(), m.mount_point.as_str(), m.fs_type.as_str(), m.mode)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("/dev/sda1", "/", "ext4", "rw"),
+                ("proc", "/proc", "proc", "rw"),
+                ("tmpfs", "/mnt/my disk", "tmpfs", "rw"),
+                ("/dev/sdc1", "/back\\slash", "xfs", "rw"),
+            ]
+        );
+        assert_eq!(unescape("a\\04"), "a\\04", "a short escape is kept");
+        assert_eq!(unescape("\\777x"), "\\777x", "an escape past a byte is kept");
+    }
 
     fn fixture(name: &str) -> String {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/host-metrics/proc/");

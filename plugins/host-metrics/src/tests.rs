@@ -199,3 +199,64 @@ fn metrics_whose_devices_are_all_excluded_are_left_out() {
     let names: Vec<String> = metrics(&request).into_iter().map(|m| m.name).collect();
     assert_eq!(names, ["system.cpu.load_average.1m", "system.cpu.load_average.5m", "system.cpu.load_average.15m"]);
 }
+
+#[test]
+fn filesystems_are_asked_of_the_host_under_root_and_excluded_by_type_and_mount_point() {
+    use crate::{HostMetrics, Series};
+    use aegis_plugin_sdk::host::FilesystemStats;
+    use aegis_plugin_sdk::wire::{MetricKindData, NumberValue};
+    use std::cell::RefCell;
+
+    let receiver: HostMetrics = receiver(json!({}));
+    let mounts = "/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/sdb1 /data xfs ro 0 0\n\
+                  shm /dev/shm tmpfs rw 0 0\n/dev/sdc1 /gone ext4 rw 0 0\n";
+    let asked = RefCell::new(Vec::new());
+    let stat = |path: &str| {
+        asked.borrow_mut().push(path.to_owned());
+        if path.ends_with("/gone") {
+            return Err(format!("{path}: not inside a directory granted to this plugin"));
+        }
+        Ok(FilesystemStats {
+            total_bytes: 1000,
+            free_bytes: 400,
+            available_bytes: 300,
+            total_inodes: 10,
+            free_inodes: 4,
+            read_only: false,
+        })
+    };
+    let mut out = Vec::new();
+    receiver.filesystem(mounts, Series { start: 0, time: TICK }, &mut out, &stat).unwrap();
+    assert_eq!(*asked.borrow(), [format!("{ROOT}/"), format!("{ROOT}/data"), format!("{ROOT}/gone")]);
+    let summary = |index: usize| -> Vec<(String, i64)> {
+        let MetricKindData::Sum { points, .. } = &out[index].data else { panic!("a sum") };
+        points
+            .iter()
+            .map(|p| {
+                let text = |key: &str| {
+                    p.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| format!("{v:?}")).unwrap_or_default()
+                };
+                let NumberValue::Int(value) = p.value else { panic!("an int") };
+                (format!("{} {} {}", text("mountpoint"), text("mode"), text("state")), value)
+            })
+            .collect()
+    };
+    assert_eq!(out[0].name, "system.filesystem.usage");
+    let usage = summary(0);
+    assert_eq!(usage.len(), 6);
+    assert_eq!(usage[0], (r#"Str("/") Str("rw") Str("used")"#.to_owned(), 600));
+    assert_eq!(usage[1].1, 300, "free is what users may still write");
+    assert_eq!(usage[2].1, 100, "reserved is free to root only");
+    assert!(usage[3].0.starts_with(r#"Str("/data") Str("ro")"#), "{:?}", usage[3]);
+    assert_eq!(out[1].name, "system.filesystem.inodes.usage");
+    assert_eq!(summary(1).iter().map(|(_, v)| *v).collect::<Vec<_>>(), [6, 4, 6, 4]);
+
+    // Nothing readable: an error that says which grant to add.
+    let mut out = Vec::new();
+    let error = receiver
+        .filesystem("/dev/sda1 / ext4 rw 0 0\n", Series { start: 0, time: TICK }, &mut out, &|p: &str| {
+            Err(format!("{p}: not inside a directory granted to this plugin"))
+        })
+        .unwrap_err();
+    assert!(error.contains("no filesystem could be read") && error.contains(r#"host = "/""#), "{error}");
+}

@@ -1,4 +1,5 @@
-//! What a plugin may ask of the host: structured logs, its own metrics, and clocks.
+//! What a plugin may ask of the host: structured logs, its own metrics, clocks, and the
+//! size and free space of filesystems under its granted directories.
 //!
 //! Outside WebAssembly (unit tests of a plugin on the build machine) there is no host:
 //! logs go to stderr, metrics are ignored and the clocks are the machine's.
@@ -18,9 +19,26 @@ pub enum Level {
     Error,
 }
 
+/// The size and free space of a filesystem, as statvfs(2) gives them (see [`statvfs`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FilesystemStats {
+    /// Bytes in the filesystem.
+    pub total_bytes: u64,
+    /// Bytes free, including those reserved for the superuser.
+    pub free_bytes: u64,
+    /// Bytes free to unprivileged users.
+    pub available_bytes: u64,
+    /// Inodes in the filesystem (0 when it has no fixed number).
+    pub total_inodes: u64,
+    /// Inodes free.
+    pub free_inodes: u64,
+    /// Whether the filesystem is mounted read-only.
+    pub read_only: bool,
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    use super::Level;
+    use super::{FilesystemStats, Level};
     use crate::bindings::processor::aegis::telemetry::host;
 
     fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -57,11 +75,22 @@ mod imp {
     pub(super) fn monotonic_nanos() -> u64 {
         host::monotonic_nanos()
     }
+
+    pub(super) fn statvfs(path: &str) -> Result<FilesystemStats, String> {
+        host::statvfs(path).map(|s| FilesystemStats {
+            total_bytes: s.total_bytes,
+            free_bytes: s.free_bytes,
+            available_bytes: s.available_bytes,
+            total_inodes: s.total_inodes,
+            free_inodes: s.free_inodes,
+            read_only: s.read_only,
+        })
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
-    use super::Level;
+    use super::{FilesystemStats, Level};
     use std::sync::OnceLock;
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -82,6 +111,10 @@ mod imp {
     pub(super) fn monotonic_nanos() -> u64 {
         static START: OnceLock<Instant> = OnceLock::new();
         START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+
+    pub(super) fn statvfs(path: &str) -> Result<FilesystemStats, String> {
+        Err(format!("{path}: statvfs is the host's, and outside WebAssembly there is no host"))
     }
 }
 
@@ -113,6 +146,14 @@ pub fn now_unix_nanos() -> u64 {
 /// A monotonic clock, in nanoseconds since an arbitrary start.
 pub fn monotonic_nanos() -> u64 {
     imp::monotonic_nanos()
+}
+
+/// The size and free space of the filesystem holding `path`, a path inside one of the
+/// directories granted to the plugin (`grants.dirs`), as the plugin sees it. WASI has no
+/// statvfs, so the host makes the call; a path outside the grants (or leaving one through
+/// `..` or a symbolic link) is an error.
+pub fn statvfs(path: &str) -> Result<FilesystemStats, String> {
+    imp::statvfs(path)
 }
 
 /// Logs at trace level, `format!`-style: `trace!("saw {n} records")`.
