@@ -323,6 +323,9 @@ impl Parser<'_> {
         }
         for (name, processor) in &config.processors {
             self.plugin(&format!("processors.{name}"), &processor.plugin, &processor.grants, &processor.limits);
+            if processor.tick_interval.is_zero() {
+                self.error(format!("processors.{name}.tick_interval"), "must be more than zero");
+            }
         }
         for (name, exporter) in &config.exporters {
             let at = format!("exporters.{name}");

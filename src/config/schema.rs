@@ -419,6 +419,13 @@ pub struct ProcessorConfig {
     /// Capabilities granted to the plugin.
     #[serde(default)]
     pub grants: Grants,
+    /// How often a `timed-processor` component is ticked (others never are).
+    #[serde(default = "default_tick_interval", with = "humantime_serde")]
+    pub tick_interval: Duration,
+}
+
+fn default_tick_interval() -> Duration {
+    Duration::from_secs(1)
 }
 
 /// An exporter: a built-in or a Wasm plugin.

@@ -11,6 +11,18 @@ pub(crate) mod processor {
     });
 }
 
+/// The `timed-processor` world: a processor with `tick`.
+pub(crate) mod timed_processor {
+    wasmtime::component::bindgen!({
+        world: "timed-processor",
+        path: "wit",
+        with: {
+            "aegis:telemetry/types": super::processor::aegis::telemetry::types,
+            "aegis:telemetry/host": super::processor::aegis::telemetry::host,
+        },
+    });
+}
+
 /// The `receiver` world.
 pub(crate) mod receiver {
     wasmtime::component::bindgen!({

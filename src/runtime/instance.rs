@@ -9,7 +9,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use super::bindings::{exporter, processor, receiver, types};
+use super::bindings::{exporter, processor, receiver, timed_processor, types};
 use super::host::{MemoryLimiter, PluginState};
 use super::native::{NativeOutcome, NativeProcessor};
 use super::{Kind, Plugin, PluginInfo, RuntimeError, World};
@@ -90,6 +90,8 @@ pub(crate) struct Received {
 
 enum Bindings {
     Processor(processor::Processor),
+    /// A processor that also exports `tick`.
+    Timed(timed_processor::TimedProcessor),
     Receiver(receiver::Receiver),
     Exporter(exporter::Exporter),
 }
@@ -151,6 +153,12 @@ impl Instance {
         let link =
             |error: wasmtime::Error| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{error:#}") };
         let bindings = match spec.world {
+            World::Processor if plugin.ticks => Bindings::Timed(
+                timed_processor::TimedProcessorPre::new(pre.clone())
+                    .map_err(link)?
+                    .instantiate(&mut store)
+                    .map_err(link)?,
+            ),
             World::Processor => Bindings::Processor(
                 processor::ProcessorPre::new(pre.clone()).map_err(link)?.instantiate(&mut store).map_err(link)?,
             ),
@@ -186,6 +194,7 @@ impl Instance {
         let store = &mut self.store;
         let info = match &self.bindings {
             Bindings::Processor(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
+            Bindings::Timed(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
             Bindings::Receiver(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
             Bindings::Exporter(b) => guarded(plugin, store, "describe", |s| b.call_describe(s)),
         }?;
@@ -201,6 +210,7 @@ impl Instance {
         let store = &mut self.store;
         let result = match &self.bindings {
             Bindings::Processor(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
+            Bindings::Timed(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
             Bindings::Receiver(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
             Bindings::Exporter(b) => guarded(plugin, store, "init", |s| b.call_init(s, config)),
         }?;
@@ -344,14 +354,49 @@ impl Slot {
             return self.process_native(signal, payload);
         }
         self.with("process", |plugin, instance| {
-            let Bindings::Processor(bindings) = &instance.bindings else { unreachable!("world checked at load") };
             let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
-            let result = guarded(plugin, &mut instance.store, "process", |s| bindings.call_process(s, &batch))?;
+            let result = match &instance.bindings {
+                Bindings::Processor(b) => {
+                    guarded(plugin, &mut instance.store, "process", |s| b.call_process(s, &batch))
+                }
+                Bindings::Timed(b) => guarded(plugin, &mut instance.store, "process", |s| b.call_process(s, &batch)),
+                _ => unreachable!("world checked at load"),
+            }?;
             match result.map_err(plugin_error)? {
                 types::Outcome::Unchanged => Ok(Outcome::Unchanged),
                 types::Outcome::Dropped => Ok(Outcome::Dropped),
                 types::Outcome::Replaced(bytes) => checked_replacement(signal, bytes),
             }
+        })
+    }
+
+    /// Whether the plugin exports `tick` (the `timed-processor` world).
+    pub fn ticks(&self) -> bool {
+        self.plugin.ticks
+    }
+
+    /// Ticks a timed processor: the batches it sends on now, validated, with their item
+    /// counts (empty ones left out). `stopping` says the pipeline is draining at shutdown.
+    pub fn tick(&mut self, now_unix_nanos: u64, stopping: bool) -> Result<Vec<(Signal, Vec<u8>, usize)>, Failure> {
+        if !self.plugin.ticks {
+            return Ok(Vec::new());
+        }
+        self.with("tick", |plugin, instance| {
+            let Bindings::Timed(bindings) = &instance.bindings else { unreachable!("world checked at load") };
+            let result =
+                guarded(plugin, &mut instance.store, "tick", |s| bindings.call_tick(s, now_unix_nanos, stopping))?;
+            let mut batches = Vec::new();
+            for batch in result.map_err(plugin_error)? {
+                let signal = signal_from(batch.signal);
+                let counts = aegis_wire::validate(signal, &batch.payload).map_err(|error| Failure {
+                    kind: FailureKind::InvalidOutput,
+                    message: format!("`tick` returned {error}"),
+                })?;
+                if counts.items > 0 {
+                    batches.push((signal, batch.payload, counts.items));
+                }
+            }
+            Ok(batches)
         })
     }
 

@@ -296,6 +296,10 @@ impl Runtime {
     }
 
     /// Which world a component implements, judged by its exports.
+    fn exports(&self, component: &Component, name: &str) -> bool {
+        component.component_type().exports(&self.shared.engine).any(|(export, _)| export == name)
+    }
+
     fn world_of(&self, component: &Component) -> Option<World> {
         let ty = component.component_type();
         let exports: Vec<&str> = ty.exports(&self.shared.engine).map(|(name, _)| name).collect();
@@ -326,6 +330,7 @@ impl Runtime {
             let info = PluginInfo { name: name.clone(), version: "native".into(), signals: factory.signals.clone() };
             return Ok(Arc::new(Plugin {
                 spec,
+                ticks: false,
                 kind: Kind::Native(factory),
                 shared: self.shared.clone(),
                 info: Some(info),
@@ -347,7 +352,8 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| RuntimeError::Link { plugin: spec.source.clone(), error: format!("{e:#}") })?;
-        let mut plugin = Plugin { spec, kind: Kind::Wasm(pre), shared: self.shared.clone(), info: None };
+        let ticks = spec.world == World::Processor && self.exports(&component, "tick");
+        let mut plugin = Plugin { spec, kind: Kind::Wasm(pre), ticks, shared: self.shared.clone(), info: None };
         let (_, info) = instance::Instance::start(&plugin)?;
         plugin.info = Some(info);
         Ok(Arc::new(plugin))
@@ -380,7 +386,8 @@ impl Runtime {
                 grants: Grants::default(),
             };
             let pre = self.shared.linker.instantiate_pre(&component).ok()?;
-            let plugin = Plugin { spec, kind: Kind::Wasm(pre), shared: self.shared.clone(), info: None };
+            let ticks = world == World::Processor && self.exports(&component, "tick");
+            let plugin = Plugin { spec, kind: Kind::Wasm(pre), ticks, shared: self.shared.clone(), info: None };
             instance::Instance::describe_only(&plugin).ok()
         });
         Ok(Inspection { world, imports, exports, info })
@@ -427,6 +434,8 @@ pub struct PluginSpec {
 pub struct Plugin {
     spec: PluginSpec,
     kind: Kind,
+    /// Whether the component exports `tick` (the `timed-processor` world).
+    ticks: bool,
     shared: Arc<Shared>,
     info: Option<PluginInfo>,
 }

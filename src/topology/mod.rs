@@ -253,7 +253,8 @@ impl Topology {
             for _ in 0..pipeline.workers {
                 let mut stages = Vec::with_capacity(pipeline.processors.len());
                 for processor in &pipeline.processors {
-                    let mut stage = Stage::new(&self.processors[processor], name, &telemetry);
+                    let tick_interval = config.processors[processor].tick_interval;
+                    let mut stage = Stage::new(&self.processors[processor], name, &telemetry, tick_interval);
                     if let Err(failure) = off_the_io_threads(|| stage.warm()) {
                         setup_errors.push(format!("processors.{processor}: {failure}"));
                     }
@@ -262,9 +263,10 @@ impl Topology {
                 let (pipeline_name, work_rx, work_depth, exporters) =
                     (pipeline_name.clone(), work_rx.clone(), work_depth.clone(), exporters.clone());
                 let items_out = telemetry.pipeline_out.with_label_values(&[name]);
+                let handle = tokio::runtime::Handle::current();
                 pipeline_tasks.spawn(async move {
                     let _ = tokio::task::spawn_blocking(move || {
-                        pipeline::worker(pipeline_name, stages, work_rx, work_depth, exporters, items_out)
+                        pipeline::worker(pipeline_name, stages, work_rx, work_depth, exporters, items_out, handle)
                     })
                     .await;
                 });

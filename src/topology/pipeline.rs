@@ -6,6 +6,7 @@
 //! pipeline are processed in parallel on several cores.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use prometheus::{IntCounter, IntGauge};
@@ -148,6 +149,7 @@ async fn send(work: &async_channel::Sender<Batch>, depth: &IntGauge, batch: Batc
 pub(crate) struct Stage {
     slot: Slot,
     on_error: OnError,
+    tick_interval: Duration,
     items_in: IntCounter,
     items_out: IntCounter,
     dropped_by_plugin: IntCounter,
@@ -155,11 +157,12 @@ pub(crate) struct Stage {
 }
 
 impl Stage {
-    pub(crate) fn new(plugin: &Arc<Plugin>, pipeline: &str, telemetry: &Telemetry) -> Self {
+    pub(crate) fn new(plugin: &Arc<Plugin>, pipeline: &str, telemetry: &Telemetry, tick_interval: Duration) -> Self {
         let name = plugin.name();
         Self {
             slot: plugin.slot(),
             on_error: plugin.on_error(),
+            tick_interval,
             items_in: telemetry.processor_in.with_label_values(&[pipeline, name]),
             items_out: telemetry.processor_out.with_label_values(&[pipeline, name]),
             dropped_by_plugin: telemetry.processor_dropped.with_label_values(&[pipeline, name, "plugin"]),
@@ -170,6 +173,20 @@ impl Stage {
     /// Starts the processor's instance now.
     pub(crate) fn warm(&mut self) -> Result<(), crate::runtime::Failure> {
         self.slot.warm()
+    }
+
+    /// Ticks a timed processor: what it sends on now. A failed tick is logged and counted
+    /// by the slot and gives nothing.
+    fn tick(&mut self, stopping: bool) -> Vec<Batch> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let Ok(batches) = self.slot.tick(now, stopping) else { return Vec::new() };
+        batches
+            .into_iter()
+            .map(|(signal, bytes, items)| {
+                self.items_out.inc_by(items as u64);
+                Batch { signal, payload: Bytes::from(bytes), items }
+            })
+            .collect()
     }
 
     /// Runs the processor on a batch; `None` when nothing passes on.
@@ -200,6 +217,8 @@ impl Stage {
 
 /// One worker: takes batches, runs every stage in order, and hands what is left to every
 /// exporter's queue (waiting while a queue is full: backpressure, never unbounded memory).
+/// Timed processors are ticked on their intervals between batches (waiting for the next
+/// batch on `runtime`'s clock) and once more, with `stopping`, after the last one.
 pub(crate) fn worker(
     pipeline: Arc<str>,
     mut stages: Vec<Stage>,
@@ -207,21 +226,69 @@ pub(crate) fn worker(
     work_depth: IntGauge,
     exporters: Vec<ExporterQueue>,
     items_out: IntCounter,
+    runtime: tokio::runtime::Handle,
 ) {
-    while let Ok(batch) = work.recv_blocking() {
-        work_depth.dec();
-        let mut current = Some(batch);
-        for stage in &mut stages {
-            current = current.and_then(|batch| stage.run(batch));
+    let out = Output { pipeline, exporters, items_out };
+    let timed: Vec<usize> = (0..stages.len()).filter(|&i| stages[i].slot.ticks()).collect();
+    if timed.is_empty() {
+        while let Ok(batch) = work.recv_blocking() {
+            work_depth.dec();
+            run_from(&mut stages, 0, batch, &out);
         }
-        let Some(batch) = current else { continue };
-        items_out.inc_by(batch.items as u64);
-        for queue in &exporters {
-            queue.depth.inc();
-            let item = ExportItem { pipeline: pipeline.clone(), batch: batch.clone() };
-            if queue.sender.send_blocking(item).is_err() {
-                queue.depth.dec();
+        return;
+    }
+    let start = std::time::Instant::now();
+    let mut due: Vec<std::time::Instant> = timed.iter().map(|&i| start + stages[i].tick_interval).collect();
+    loop {
+        let next = due.iter().min().copied().expect("at least one timed stage");
+        let wait = next.saturating_duration_since(std::time::Instant::now());
+        match runtime.block_on(tokio::time::timeout(wait, work.recv())) {
+            Ok(Ok(batch)) => {
+                work_depth.dec();
+                run_from(&mut stages, 0, batch, &out);
             }
+            Ok(Err(_closed)) => break,
+            Err(_elapsed) => {}
+        }
+        let now = std::time::Instant::now();
+        for (slot, &index) in due.iter_mut().zip(&timed) {
+            if *slot <= now {
+                for batch in stages[index].tick(false) {
+                    run_from(&mut stages, index + 1, batch, &out);
+                }
+                *slot = now + stages[index].tick_interval;
+            }
+        }
+    }
+    // The pipeline drains: every timed stage hands over what it holds, in order, so that
+    // what one gives up passes through the stages after it (which are ticked after it).
+    for &index in &timed {
+        for batch in stages[index].tick(true) {
+            run_from(&mut stages, index + 1, batch, &out);
+        }
+    }
+}
+
+/// Where a worker's batches go once the stages are done with them.
+struct Output {
+    pipeline: Arc<str>,
+    exporters: Vec<ExporterQueue>,
+    items_out: IntCounter,
+}
+
+/// Runs `batch` through the stages from `first` on, then to every exporter's queue.
+fn run_from(stages: &mut [Stage], first: usize, batch: Batch, out: &Output) {
+    let mut current = Some(batch);
+    for stage in &mut stages[first..] {
+        current = current.and_then(|batch| stage.run(batch));
+    }
+    let Some(batch) = current else { return };
+    out.items_out.inc_by(batch.items as u64);
+    for queue in &out.exporters {
+        queue.depth.inc();
+        let item = ExportItem { pipeline: out.pipeline.clone(), batch: batch.clone() };
+        if queue.sender.send_blocking(item).is_err() {
+            queue.depth.dec();
         }
     }
 }

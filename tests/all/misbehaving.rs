@@ -114,3 +114,31 @@ async fn garbage_output_is_refused_and_the_batch_passes_unchanged() {
 async fn a_returned_error_drops_the_batch() {
     run("error", "drop", "error").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_processor_component_runs_and_is_never_ticked() {
+    let sink = Sink::start().await;
+    let plugin = plugin_artifact("aegis-plugin-plain-processor");
+    let collector = Collector::start(
+        &fixture("plain-processor.toml"),
+        &[("AEGIS_TEST_SINK", sink.endpoint()), ("AEGIS_TEST_PLUGIN", plugin.display().to_string())],
+    );
+    let mut client = LogsServiceClient::connect(format!("http://{}", collector.grpc)).await.expect("connect");
+    for body in ["one", "two"] {
+        client.export(request(body)).await.expect("accepted");
+    }
+    sink.wait_for(Duration::from_secs(10), "both records", |sink| bodies(sink).len() == 2).await;
+    assert!(collector.metric("aegis_plugin_plain_batches_total{plugin=\"plain\"}") >= 1.0);
+    // The SDK processor beside it is ticked every 50ms; the plain one never.
+    let ticks = "aegis_plugin_call_duration_seconds_count{function=\"tick\",plugin=\"timed\"}";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while collector.metric(ticks) < 3.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(collector.metric(ticks) >= 3.0, "{}", collector.metrics());
+    let metrics = collector.metrics();
+    assert!(!metrics.contains("function=\"tick\",plugin=\"plain\""), "the plain processor was ticked");
+    assert!(!metrics.contains("aegis_plugin_failures_total"), "a plugin failed:\n{metrics}");
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}

@@ -287,3 +287,42 @@ async fn tail_sampling_keeps_whole_failing_and_slow_traces_once_their_wait_is_ov
     let (status, logs) = collector.stop();
     assert!(status.success(), "aegis exited with {status}:\n{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_decide_traces_in_an_idle_pipeline() {
+    let sink = Sink::start().await;
+    let collector = Collector::start(
+        &fixture("sample/tail-ticks.toml"),
+        &[("AEGIS_TEST_SINK", sink.endpoint()), ("AEGIS_TEST_WAIT", "300ms".into())],
+    );
+    let ids = trace_ids(1, 41);
+    send_traces(&collector, users_trace(&ids[0], 45)).await;
+    // No other batch comes: the processor's tick decides once the wait is over.
+    sink.wait_for(Duration::from_secs(20), "the trace, decided on a tick", |sink| sink.spans().len() >= 4).await;
+    assert_eq!(trace_id_set(&sink.spans()), [ids[0].clone()].into_iter().collect());
+    collector
+        .wait_metric("aegis_plugin_sample_tail_traces_total{decision=\"kept\",plugin=\"sample\",reason=\"all\"}", 1.0);
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+    assert_eq!(sink.spans().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_held_at_shutdown_are_decided_and_sent_before_the_collector_exits() {
+    let sink = Sink::start().await;
+    let collector = Collector::start(
+        &fixture("sample/tail-ticks.toml"),
+        &[("AEGIS_TEST_SINK", sink.endpoint()), ("AEGIS_TEST_WAIT", "1h".into())],
+    );
+    let ids = trace_ids(3, 42);
+    send_traces(&collector, ids.iter().flat_map(|id| users_trace(id, 45)).collect()).await;
+    collector.wait_metric("aegis_plugin_sample_tail_buffered_traces{plugin=\"sample\"}", 3.0);
+    assert!(sink.spans().is_empty(), "decided before the hour was over");
+    // SIGTERM: the pipeline drains, the last tick hands the held traces over, the exporter
+    // sends them, and only then does the collector exit.
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+    let out = sink.spans();
+    assert_eq!(out.len(), 12, "every span of the three held traces");
+    assert_eq!(trace_id_set(&out), ids.into_iter().collect());
+}

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(test)]
 use prost::Message as _;
 
 use crate::config::Format;
@@ -118,6 +119,7 @@ impl Buffer {
 }
 
 /// `logproto.PushRequest`.
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct PushRequest {
     #[prost(message, repeated, tag = "1")]
@@ -125,6 +127,7 @@ struct PushRequest {
 }
 
 /// `logproto.StreamAdapter`.
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct StreamAdapter {
     #[prost(string, tag = "1")]
@@ -137,6 +140,7 @@ struct StreamAdapter {
 }
 
 /// `logproto.EntryAdapter`.
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct EntryAdapter {
     #[prost(message, optional, tag = "1")]
@@ -148,6 +152,7 @@ struct EntryAdapter {
 }
 
 /// `logproto.LabelPairAdapter`.
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct LabelPairAdapter {
     #[prost(string, tag = "1")]
@@ -157,6 +162,7 @@ struct LabelPairAdapter {
 }
 
 /// `google.protobuf.Timestamp`.
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct Timestamp {
     #[prost(int64, tag = "1")]
@@ -169,9 +175,8 @@ struct Timestamp {
 pub(crate) fn encode(format: Format, streams: Vec<Stream>) -> Vec<u8> {
     match format {
         Format::Protobuf => {
-            let request = PushRequest { streams: streams.into_iter().map(stream_adapter).collect() };
             // Snappy's block format, as Loki's push handler reads it (not the framed stream).
-            snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).unwrap_or_default()
+            snap::raw::Encoder::new().compress_vec(&push_request(&streams)).unwrap_or_default()
         }
         Format::Json => {
             let streams: Vec<serde_json::Value> = streams.into_iter().map(stream_json).collect();
@@ -180,6 +185,93 @@ pub(crate) fn encode(format: Format, streams: Vec<Stream>) -> Vec<u8> {
     }
 }
 
+/// `streams` as a `logproto.PushRequest`, written directly: the same bytes prost writes for
+/// the message structs above (a test checks), without building them first.
+fn push_request(streams: &[Stream]) -> Vec<u8> {
+    let entry_lens: Vec<Vec<usize>> = streams.iter().map(|s| s.entries.iter().map(entry_len).collect()).collect();
+    let stream_lens: Vec<usize> = streams
+        .iter()
+        .zip(&entry_lens)
+        .map(|(stream, lens)| string_field_len(&stream.labels) + lens.iter().map(|len| field_len(*len)).sum::<usize>())
+        .collect();
+    let mut out = Vec::with_capacity(stream_lens.iter().map(|len| field_len(*len)).sum());
+    for ((stream, lens), stream_len) in streams.iter().zip(&entry_lens).zip(&stream_lens) {
+        header(&mut out, 1, *stream_len);
+        string_field(&mut out, 1, &stream.labels);
+        for (entry, entry_len) in stream.entries.iter().zip(lens) {
+            header(&mut out, 2, *entry_len);
+            let (seconds, nanos) = split_timestamp(entry.timestamp);
+            header(&mut out, 1, timestamp_len(seconds, nanos));
+            if seconds != 0 {
+                out.push(0x08);
+                put_varint(&mut out, seconds);
+            }
+            if nanos != 0 {
+                out.push(0x10);
+                put_varint(&mut out, nanos);
+            }
+            string_field(&mut out, 2, &entry.line);
+            for (name, value) in &entry.metadata {
+                header(&mut out, 3, string_field_len(name) + string_field_len(value));
+                string_field(&mut out, 1, name);
+                string_field(&mut out, 2, value);
+            }
+        }
+    }
+    out
+}
+
+fn split_timestamp(nanos: u64) -> (u64, u64) {
+    (nanos / 1_000_000_000, nanos % 1_000_000_000)
+}
+
+fn timestamp_len(seconds: u64, nanos: u64) -> usize {
+    let part = |v: u64| if v == 0 { 0 } else { 1 + varint_len(v) };
+    part(seconds) + part(nanos)
+}
+
+fn entry_len(entry: &Entry) -> usize {
+    let (seconds, nanos) = split_timestamp(entry.timestamp);
+    field_len(timestamp_len(seconds, nanos))
+        + string_field_len(&entry.line)
+        + entry.metadata.iter().map(|(n, v)| field_len(string_field_len(n) + string_field_len(v))).sum::<usize>()
+}
+
+/// A length-delimited field of payload `len` (field numbers here are below 16: one tag byte).
+fn field_len(len: usize) -> usize {
+    1 + varint_len(len as u64) + len
+}
+
+/// A string field as proto3 writes it: left out when empty.
+fn string_field_len(text: &str) -> usize {
+    if text.is_empty() { 0 } else { field_len(text.len()) }
+}
+
+fn string_field(out: &mut Vec<u8>, number: u8, text: &str) {
+    if !text.is_empty() {
+        header(out, number, text.len());
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+fn header(out: &mut Vec<u8>, number: u8, len: usize) {
+    out.push((number << 3) | 2);
+    put_varint(out, len as u64);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+#[cfg(test)]
 fn stream_adapter(stream: Stream) -> StreamAdapter {
     let entries = stream
         .entries
@@ -251,6 +343,29 @@ pub(crate) fn decode(body: &[u8]) -> Vec<Stream> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_push_request_is_written_as_prost_writes_it() {
+        let streams = vec![
+            Stream {
+                labels: r#"{service_name="aegis-backend", level="info"}"#.into(),
+                pairs: Vec::new(),
+                entries: vec![
+                    Entry {
+                        timestamp: 1_706_193_045_123_456_789,
+                        line: "x".repeat(300),
+                        metadata: vec![("trace_id".into(), "ab".repeat(16)), ("span_id".into(), String::new())],
+                    },
+                    Entry { timestamp: 0, line: String::new(), metadata: Vec::new() },
+                    Entry { timestamp: 5_000_000_000, line: "é".into(), metadata: vec![(String::new(), "v".into())] },
+                ],
+            },
+            Stream { labels: String::new(), pairs: Vec::new(), entries: vec![entry(7, "seven")] },
+        ];
+        let expected = PushRequest { streams: streams.clone().into_iter().map(stream_adapter).collect() };
+        assert_eq!(push_request(&streams), expected.encode_to_vec());
+        assert_eq!(push_request(&[]), Vec::<u8>::new());
+    }
 
     fn entry(timestamp: u64, line: &str) -> Entry {
         Entry { timestamp, line: line.to_owned(), metadata: Vec::new() }

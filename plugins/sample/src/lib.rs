@@ -126,6 +126,34 @@ impl Processor for Sample {
         self.tally.flush(Signal::Traces);
         Ok(())
     }
+
+    /// In tail mode, decides the traces whose wait is over even when no batch comes in, and
+    /// every trace still held when the pipeline stops (with what was seen of it by then).
+    fn tick(&mut self, _now_unix_nanos: u64, stopping: bool) -> Result<Vec<(Signal, Vec<u8>)>, Error> {
+        if self.tail.is_none() {
+            return Ok(Vec::new());
+        }
+        self.tally = Tally::default();
+        let now = self.now();
+        let Sample { rules, limiter, tally, tail, .. } = self;
+        let Some(tail) = tail.as_mut() else { return Ok(Vec::new()) };
+        let mut outbox = Outbox::new();
+        let mut cx = Context { rules, limiter: limiter.as_mut(), tally, outbox: &mut outbox, now };
+        if stopping {
+            tail.decide_all(&mut cx);
+        } else {
+            tail.expire(&mut cx);
+        }
+        // Written out before tidying, so that resources only the outbox used are freed now.
+        let payloads = tail::encode(outbox);
+        tail.tidy();
+        tail.flush();
+        self.tally.flush(Signal::Traces);
+        if payloads.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![(Signal::Traces, tail::request(payloads))])
+    }
 }
 
 export_processor!(Sample);

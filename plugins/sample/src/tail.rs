@@ -253,6 +253,13 @@ impl TailSampler {
         }
     }
 
+    /// Decides every buffered trace now, oldest first (the pipeline is stopping).
+    pub(crate) fn decide_all(&mut self, cx: &mut Context<'_>) {
+        while let Some((id, _)) = self.order.pop_front() {
+            self.finish(id, cx);
+        }
+    }
+
     /// Decides the oldest buffered trace now; false when nothing is buffered.
     fn decide_oldest(&mut self, limit: Limit, cx: &mut Context<'_>) -> bool {
         let Some((id, _)) = self.order.pop_front() else { return false };
@@ -489,6 +496,15 @@ pub(crate) fn encode(outbox: Outbox) -> Vec<Vec<u8>> {
             resource
         })
         .collect()
+}
+
+/// `ResourceSpans` payloads as one `ExportTraceServiceRequest`.
+pub(crate) fn request(resource_spans: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(resource_spans.iter().map(|r| r.len() + 6).sum());
+    for resource in &resource_spans {
+        put_len_field(&mut out, 1, resource, true);
+    }
+    out
 }
 
 /// Appends a length-delimited field (left out when empty, unless `always`).

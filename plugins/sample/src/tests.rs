@@ -537,6 +537,46 @@ fn tail_mode_holds_traces_until_their_wait_is_over_then_keeps_them_whole() {
     assert_eq!(p.tail.as_ref().unwrap().buffered().0, 1);
 }
 
+/// The spans a tick hands over.
+fn ticked(p: &mut Sample, now: u64, stopping: bool) -> Vec<Span> {
+    p.clock = Some(now);
+    let batches = Processor::tick(p, 0, stopping).unwrap();
+    assert!(batches.iter().all(|(signal, _)| *signal == Signal::Traces));
+    let mut spans = Vec::new();
+    for (_, bytes) in batches {
+        aegis_plugin_sdk::wire::validate(Signal::Traces, &bytes).expect("valid OTLP");
+        spans.extend(spans_of(&ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap()));
+    }
+    spans
+}
+
+#[test]
+fn ticks_decide_on_time_without_batches_and_hand_everything_over_when_stopping() {
+    let ids = trace_ids(3, 17);
+    let mut p = tail_sampler(json!({
+        "decision_wait": "10s",
+        "policies": [{ "type": "latency", "threshold": "0s" }],
+    }));
+    assert!(at(&mut p, 0, users_trace(&ids[0], 45)).is_empty());
+    assert!(at(&mut p, 4 * SECOND, users_trace(&ids[1], 45)).is_empty());
+    // Before the wait is over a tick gives nothing; after it, the first trace, alone.
+    assert!(ticked(&mut p, 9 * SECOND, false).is_empty());
+    let out = ticked(&mut p, 10 * SECOND, false);
+    assert_eq!(out.len(), 4);
+    assert!(out.iter().all(|s| s.trace_id == ids[0]));
+    // Stopping: the trace still inside its wait is decided with what was seen of it.
+    assert!(at(&mut p, 11 * SECOND, vec![span(&ids[2], "late", 1)]).is_empty());
+    let out = ticked(&mut p, 11 * SECOND, true);
+    let mut traces: Vec<&Vec<u8>> = out.iter().map(|s| &s.trace_id).collect();
+    traces.dedup();
+    assert_eq!(traces, [&ids[1], &ids[2]]);
+    assert_eq!(p.tail.as_ref().unwrap().buffered(), (0, 0, 0));
+    assert!(ticked(&mut p, 12 * SECOND, true).is_empty());
+    // Head modes hold nothing: a tick gives nothing.
+    let mut head = sampler(json!({ "mode": "hash_seed", "sampling_percentage": 50 }));
+    assert!(Processor::tick(&mut head, 0, true).unwrap().is_empty());
+}
+
 #[test]
 fn tail_spans_come_out_with_their_resource_scope_and_schemas() {
     let ids = trace_ids(1, 16);

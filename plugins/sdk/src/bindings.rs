@@ -2,12 +2,13 @@
 //! are generated: one module per world. The export glue is emitted only where a plugin
 //! invokes its world's export macro, so a plugin exports exactly its world's functions.
 
-/// Bindings for the `processor` world, which also carry the shared `types` and `host`
-/// interfaces for the other two worlds.
+/// Bindings for processors: the `timed-processor` world (the `processor` world with
+/// `tick`, which the SDK answers for every processor), also carrying the shared `types` and
+/// `host` interfaces for the other worlds.
 #[allow(clippy::all)] // generated code
 pub mod processor {
     wit_bindgen::generate!({
-        world: "processor",
+        world: "timed-processor",
         path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "export",

@@ -181,6 +181,16 @@ macro_rules! export_processor {
                 > {
                     $crate::__private::processor::process::<$ty>(&INSTANCE, batch)
                 }
+
+                fn tick(
+                    now_unix_nanos: u64,
+                    stopping: bool,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::__private::bindings::processor::Batch>,
+                    $crate::__private::bindings::processor::Error,
+                > {
+                    $crate::__private::processor::tick::<$ty>(&INSTANCE, now_unix_nanos, stopping)
+                }
             }
 
             $crate::__private::bindings::processor::export!(

@@ -48,6 +48,16 @@ pub trait Processor: Sized + 'static {
         let _ = metrics;
         Ok(())
     }
+
+    /// Called on a timer (the processor's `tick_interval`, 1 s by default) whether batches
+    /// come or not, and once more with `stopping` set when the pipeline drains at shutdown:
+    /// returns what the processor sends on now, as (signal, OTLP request bytes). A processor
+    /// that holds records between batches (tail sampling, aggregation) decides here what
+    /// time alone decides, and hands everything over when `stopping`. Defaults to nothing.
+    fn tick(&mut self, now_unix_nanos: u64, stopping: bool) -> Result<Vec<(Signal, Vec<u8>)>, Error> {
+        let _ = (now_unix_nanos, stopping);
+        Ok(Vec::new())
+    }
 }
 
 /// Runs a processor over one batch outside WebAssembly, exactly as the export glue
@@ -91,6 +101,22 @@ pub mod glue {
         let instance = init_instance(config, T::init, fallback)?;
         slot.with_borrow_mut(|s| *s = Some(instance));
         Ok(())
+    }
+
+    pub fn tick<T: Processor>(
+        slot: &'static Slot<T>,
+        now_unix_nanos: u64,
+        stopping: bool,
+    ) -> Result<Vec<wit::Batch>, wit::Error> {
+        slot.with_borrow_mut(|instance| {
+            let processor = instance.as_mut().ok_or_else(|| Error::failed("`tick` was called before `init`"))?;
+            let batches = processor.tick(now_unix_nanos, stopping)?;
+            Ok(batches
+                .into_iter()
+                .map(|(signal, payload)| wit::Batch { signal: crate::types::to_wit_signal(signal), payload })
+                .collect())
+        })
+        .map_err(|e: Error| e.into())
     }
 
     pub fn process<T: Processor>(slot: &'static Slot<T>, batch: wit::Batch) -> Result<wit::Outcome, wit::Error> {
