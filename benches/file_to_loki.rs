@@ -2,7 +2,8 @@
 //! `file-logs` receiver → `parse-logs` (JSON, the Aegis services' format) → the `loki`
 //! exporter, pushing to a stand-in Loki in this process. Run with
 //! `cargo bench --bench file_to_loki`; `AEGIS_BENCH_LINES` (default 200000) and
-//! `AEGIS_BENCH_ROUNDS` (default 3) size it.
+//! `AEGIS_BENCH_ROUNDS` (default 3) size it, `AEGIS_BENCH_BATCH` sets the pipeline's
+//! `batch.max_items`.
 //!
 //! The collector runs as a child process; the figure is lines ÷ the collector's CPU seconds
 //! (user + system, from `/proc`), from the moment the file appears until the exporter has
@@ -78,7 +79,11 @@ signal = "logs"
 receivers = ["files"]
 processors = ["parse"]
 exporters = ["loki"]
+{batch}
 "#,
+            batch = std::env::var("AEGIS_BENCH_BATCH")
+                .map(|n| format!("batch = {{ max_items = {n} }}"))
+                .unwrap_or_default(),
             cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasmtime-cache"),
             logs = dir.path().display(),
         ),

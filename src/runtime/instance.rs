@@ -279,6 +279,23 @@ fn checked_replacement(signal: Signal, bytes: Vec<u8>) -> Result<Outcome, Failur
     }
 }
 
+/// Trusts the batches a receiver or a tick produced only once each is valid OTLP; counts
+/// their items and leaves out the empty ones.
+fn checked_batches(function: &str, batches: Vec<types::Batch>) -> Result<Vec<(Signal, Vec<u8>, usize)>, Failure> {
+    let mut checked = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let signal = signal_from(batch.signal);
+        let counts = aegis_wire::validate(signal, &batch.payload).map_err(|error| Failure {
+            kind: FailureKind::InvalidOutput,
+            message: format!("`{function}` returned {error}"),
+        })?;
+        if counts.items > 0 {
+            checked.push((signal, batch.payload, counts.items));
+        }
+    }
+    Ok(checked)
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
@@ -385,18 +402,7 @@ impl Slot {
             let Bindings::Timed(bindings) = &instance.bindings else { unreachable!("world checked at load") };
             let result =
                 guarded(plugin, &mut instance.store, "tick", |s| bindings.call_tick(s, now_unix_nanos, stopping))?;
-            let mut batches = Vec::new();
-            for batch in result.map_err(plugin_error)? {
-                let signal = signal_from(batch.signal);
-                let counts = aegis_wire::validate(signal, &batch.payload).map_err(|error| Failure {
-                    kind: FailureKind::InvalidOutput,
-                    message: format!("`tick` returned {error}"),
-                })?;
-                if counts.items > 0 {
-                    batches.push((signal, batch.payload, counts.items));
-                }
-            }
-            Ok(batches)
+            checked_batches("tick", result.map_err(plugin_error)?)
         })
     }
 
@@ -406,17 +412,7 @@ impl Slot {
             let Bindings::Receiver(bindings) = &instance.bindings else { unreachable!("world checked at load") };
             let result = guarded(plugin, &mut instance.store, "receive", |s| bindings.call_receive(s, &input))?;
             let received = result.map_err(plugin_error)?;
-            let mut batches = Vec::with_capacity(received.batches.len());
-            for batch in received.batches {
-                let signal = signal_from(batch.signal);
-                let counts = aegis_wire::validate(signal, &batch.payload).map_err(|error| Failure {
-                    kind: FailureKind::InvalidOutput,
-                    message: format!("`receive` returned {error}"),
-                })?;
-                if counts.items > 0 {
-                    batches.push((signal, batch.payload, counts.items));
-                }
-            }
+            let batches = checked_batches("receive", received.batches)?;
             Ok(Received { batches, response: received.response })
         })
     }

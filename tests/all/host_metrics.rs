@@ -35,6 +35,18 @@ fn value(metrics: &[Metric], name: &str, attributes: &[(&str, &str)]) -> f64 {
     }
 }
 
+/// The metrics of the first request the sink received.
+fn first_request(sink: &Sink) -> Vec<Metric> {
+    sink.with(|received| {
+        received.metrics[0]
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| s.metrics.clone())
+            .collect()
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_metrics_from_the_granted_proc_arrive_on_every_tick() {
     let sink = Sink::start().await;
@@ -47,14 +59,7 @@ async fn host_metrics_from_the_granted_proc_arrive_on_every_tick() {
     // Three ticks 200ms apart take at least 400ms (the first fires at once).
     assert!(started.elapsed() >= Duration::from_millis(350), "ticks came too fast: {:?}", started.elapsed());
 
-    let first: Vec<Metric> = sink.with(|received| {
-        received.metrics[0]
-            .resource_metrics
-            .iter()
-            .flat_map(|r| &r.scope_metrics)
-            .flat_map(|s| s.metrics.clone())
-            .collect()
-    });
+    let first = first_request(&sink);
     let resource = sink.with(|received| received.metrics[0].resource_metrics[0].resource.clone().unwrap());
     assert_eq!(attribute(&resource.attributes, "host.name"), Some(&Value::StringValue("fixture-host".into())));
 
@@ -119,14 +124,7 @@ async fn filesystem_usage_comes_from_the_hosts_statvfs_inside_the_grant_only() {
         sink.with(|received| !received.metrics.is_empty())
     })
     .await;
-    let first: Vec<Metric> = sink.with(|received| {
-        received.metrics[0]
-            .resource_metrics
-            .iter()
-            .flat_map(|r| &r.scope_metrics)
-            .flat_map(|s| s.metrics.clone())
-            .collect()
-    });
+    let first = first_request(&sink);
     let usage = first.iter().find(|m| m.name == "system.filesystem.usage").expect("system.filesystem.usage");
     let mut mounts: Vec<String> = points(usage)
         .iter()

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use aegis_plugin_sdk::prelude::*;
+use aegis_plugin_sdk::wire::encode::{put_len_header, varint_len};
 use aegis_plugin_sdk::wire::{Value, encode_key_value};
 use serde::Deserialize;
 
@@ -90,8 +91,8 @@ impl Receiver for FileLogs {
             record.clear();
             // body (5): AnyValue { string_value (1) }
             let text = line.line.as_bytes();
-            len_header(&mut record, 5, 1 + varint_len(text.len() as u64) + text.len());
-            len_header(&mut record, 1, text.len());
+            put_len_header(&mut record, 5, 1 + varint_len(text.len() as u64) + text.len());
+            put_len_header(&mut record, 1, text.len());
             record.extend_from_slice(text);
             record.extend_from_slice(&shared);
             if self.config.include_offset {
@@ -106,19 +107,19 @@ impl Receiver for FileLogs {
             record.push((11 << 3) | 1);
             record.extend_from_slice(&observed.to_le_bytes());
             // ScopeLogs.log_records (2)
-            len_header(&mut records, 2, record.len());
+            put_len_header(&mut records, 2, record.len());
             records.extend_from_slice(&record);
         }
         let mut scope_logs = Vec::with_capacity(records.len() + 32);
         scope_logs.extend_from_slice(SCOPE);
         scope_logs.extend_from_slice(&records);
         let mut resource_logs = Vec::with_capacity(scope_logs.len() + self.resource.len() + 16);
-        len_header(&mut resource_logs, 1, self.resource.len());
+        put_len_header(&mut resource_logs, 1, self.resource.len());
         resource_logs.extend_from_slice(&self.resource);
-        len_header(&mut resource_logs, 2, scope_logs.len());
+        put_len_header(&mut resource_logs, 2, scope_logs.len());
         resource_logs.extend_from_slice(&scope_logs);
         let mut request = Vec::with_capacity(resource_logs.len() + 8);
-        len_header(&mut request, 1, resource_logs.len());
+        put_len_header(&mut request, 1, resource_logs.len());
         request.extend_from_slice(&resource_logs);
         Ok(Received::batch(Signal::Logs, request))
     }
@@ -129,24 +130,6 @@ const LOG_RECORD_ATTRIBUTES: u32 = 6;
 
 /// `ScopeLogs.scope` (1) = `InstrumentationScope { name (1): "aegis.file-logs" }`.
 const SCOPE: &[u8] = b"\x0a\x11\x0a\x0faegis.file-logs";
-
-/// Appends the tag and length of length-delimited field `number`.
-fn len_header(out: &mut Vec<u8>, number: u32, len: usize) {
-    put_varint(out, (u64::from(number) << 3) | 2);
-    put_varint(out, len as u64);
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
 
 impl FileLogsConfig {
     fn default_config() -> Self {

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use aegis_plugin_sdk::wire::encode::{len_field_len, put_len_header, put_varint, varint_len};
+
 #[cfg(test)]
 use prost::Message as _;
 
@@ -196,12 +198,12 @@ fn push_request(streams: &[Stream]) -> Vec<u8> {
         .collect();
     let mut out = Vec::with_capacity(stream_lens.iter().map(|len| field_len(*len)).sum());
     for ((stream, lens), stream_len) in streams.iter().zip(&entry_lens).zip(&stream_lens) {
-        header(&mut out, 1, *stream_len);
+        put_len_header(&mut out, 1, *stream_len);
         string_field(&mut out, 1, &stream.labels);
         for (entry, entry_len) in stream.entries.iter().zip(lens) {
-            header(&mut out, 2, *entry_len);
+            put_len_header(&mut out, 2, *entry_len);
             let (seconds, nanos) = split_timestamp(entry.timestamp);
-            header(&mut out, 1, timestamp_len(seconds, nanos));
+            put_len_header(&mut out, 1, timestamp_len(seconds, nanos));
             if seconds != 0 {
                 out.push(0x08);
                 put_varint(&mut out, seconds);
@@ -212,7 +214,7 @@ fn push_request(streams: &[Stream]) -> Vec<u8> {
             }
             string_field(&mut out, 2, &entry.line);
             for (name, value) in &entry.metadata {
-                header(&mut out, 3, string_field_len(name) + string_field_len(value));
+                put_len_header(&mut out, 3, string_field_len(name) + string_field_len(value));
                 string_field(&mut out, 1, name);
                 string_field(&mut out, 2, value);
             }
@@ -237,9 +239,9 @@ fn entry_len(entry: &Entry) -> usize {
         + entry.metadata.iter().map(|(n, v)| field_len(string_field_len(n) + string_field_len(v))).sum::<usize>()
 }
 
-/// A length-delimited field of payload `len` (field numbers here are below 16: one tag byte).
+/// A length-delimited field of payload `len` (the field numbers here take one tag byte).
 fn field_len(len: usize) -> usize {
-    1 + varint_len(len as u64) + len
+    len_field_len(1, len)
 }
 
 /// A string field as proto3 writes it: left out when empty.
@@ -247,28 +249,11 @@ fn string_field_len(text: &str) -> usize {
     if text.is_empty() { 0 } else { field_len(text.len()) }
 }
 
-fn string_field(out: &mut Vec<u8>, number: u8, text: &str) {
+fn string_field(out: &mut Vec<u8>, number: u32, text: &str) {
     if !text.is_empty() {
-        header(out, number, text.len());
+        put_len_header(out, number, text.len());
         out.extend_from_slice(text.as_bytes());
     }
-}
-
-fn header(out: &mut Vec<u8>, number: u8, len: usize) {
-    out.push((number << 3) | 2);
-    put_varint(out, len as u64);
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[cfg(test)]

@@ -512,15 +512,6 @@ fn put_len_field(out: &mut Vec<u8>, number: u32, payload: &[u8], always: bool) {
     if payload.is_empty() && !always {
         return;
     }
-    put_varint(out, u64::from(number << 3 | 2));
-    put_varint(out, payload.len() as u64);
+    aegis_plugin_sdk::wire::encode::put_len_header(out, number, payload.len());
     out.extend_from_slice(payload);
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
 }

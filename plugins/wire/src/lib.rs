@@ -29,6 +29,12 @@ mod validate;
 mod value;
 mod view;
 
+/// Protobuf writing at the lowest level, for plugins that write OTLP (or another protocol's
+/// protobuf, as the Loki exporter does) directly instead of through the owned structs.
+pub mod encode {
+    pub use crate::pb::{len_field_len, put_len_header, put_tag, put_varint, tag_len, varint_len};
+}
+
 use std::fmt;
 
 pub use edit::{AttributeScratch, AttributesMut, MessageMut, Outcome};

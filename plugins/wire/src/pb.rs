@@ -477,14 +477,14 @@ pub(crate) fn last_str(bytes: &[u8], number: u32) -> &str {
 
 /// How many bytes `value` takes as a varint.
 #[inline]
-pub(crate) fn varint_len(value: u64) -> usize {
+pub fn varint_len(value: u64) -> usize {
     // Each byte carries seven bits; `| 1` makes zero take one byte.
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Appends `value` as a varint.
 #[inline]
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -494,25 +494,25 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 
 /// Appends a tag.
 #[inline]
-pub(crate) fn put_tag(out: &mut Vec<u8>, number: u32, wire_type: u8) {
+pub fn put_tag(out: &mut Vec<u8>, number: u32, wire_type: u8) {
     put_varint(out, (u64::from(number) << 3) | u64::from(wire_type));
 }
 
 /// How many bytes a tag takes.
 #[inline]
-pub(crate) fn tag_len(number: u32) -> usize {
+pub fn tag_len(number: u32) -> usize {
     varint_len(u64::from(number) << 3)
 }
 
 /// How many bytes a length-delimited field with a payload of `len` bytes takes.
 #[inline]
-pub(crate) fn len_field_len(number: u32, len: usize) -> usize {
+pub fn len_field_len(number: u32, len: usize) -> usize {
     tag_len(number) + varint_len(len as u64) + len
 }
 
 /// Appends the tag and length prefix of a length-delimited field.
 #[inline]
-pub(crate) fn put_len_header(out: &mut Vec<u8>, number: u32, len: usize) {
+pub fn put_len_header(out: &mut Vec<u8>, number: u32, len: usize) {
     put_tag(out, number, LEN);
     put_varint(out, len as u64);
 }
