@@ -331,7 +331,19 @@ impl Parser<'_> {
             let at = format!("exporters.{name}");
             match exporter {
                 ExporterConfig::Otlp(otlp) => {
-                    self.url(&format!("{at}.endpoint"), &otlp.endpoint);
+                    match (&otlp.balance, otlp.endpoint.is_empty()) {
+                        (None, false) => self.url(&format!("{at}.endpoint"), &otlp.endpoint),
+                        (None, true) => self.error(format!("{at}.endpoint"), "required (or `balance.endpoints`)"),
+                        (Some(_), false) => self.error(&at, "set `endpoint` or `balance.endpoints`, not both"),
+                        (Some(balance), true) => {
+                            if balance.endpoints.is_empty() {
+                                self.error(format!("{at}.balance.endpoints"), "needs at least one endpoint");
+                            }
+                            for (index, endpoint) in balance.endpoints.iter().enumerate() {
+                                self.url(&format!("{at}.balance.endpoints[{index}]"), endpoint);
+                            }
+                        }
+                    }
                     self.retry(&at, &otlp.retry);
                     if otlp.queue_size == 0 {
                         self.error(format!("{at}.queue_size"), "must be at least 1");

@@ -521,7 +521,11 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct OtlpExporterConfig {
     /// The server: `http://host:4317` (gRPC) or `http://host:4318` (HTTP; `/v1/<signal>` is appended).
+    #[serde(default)]
     pub endpoint: String,
+    /// Several servers instead of `endpoint`, each item sent to one of them by its key.
+    #[serde(default)]
+    pub balance: Option<BalanceConfig>,
     /// `grpc` or `http`.
     #[serde(default)]
     pub protocol: OtlpProtocol,
@@ -550,6 +554,28 @@ pub struct OtlpExporterConfig {
 
 fn default_concurrency() -> usize {
     4
+}
+
+/// Load balancing of an OTLP exporter over several endpoints.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceConfig {
+    /// The servers, each like `endpoint`.
+    pub endpoints: Vec<String>,
+    /// What picks an item's server.
+    #[serde(default)]
+    pub routing_key: RoutingKey,
+}
+
+/// What routes an item to one of several endpoints.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingKey {
+    /// Spans and log records by trace id (records without one by service), metrics by service.
+    #[default]
+    TraceId,
+    /// Everything by its resource's `service.name`.
+    Service,
 }
 
 fn default_export_timeout() -> Duration {

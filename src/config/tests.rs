@@ -142,3 +142,44 @@ fn points_at_the_line_of_invalid_toml() {
         ["line 2: invalid TOML: string values must be quoted, expected literal string"]
     );
 }
+
+#[test]
+fn an_otlp_exporter_has_one_endpoint_or_a_balance_over_several() {
+    let errors = errors_of(
+        r#"
+        [receivers.otlp]
+        kind = "otlp"
+        [exporters.none]
+        kind = "otlp"
+        [exporters.both]
+        kind = "otlp"
+        endpoint = "http://127.0.0.1:4317"
+        balance = { endpoints = ["http://127.0.0.1:4318"] }
+        [exporters.bad]
+        kind = "otlp"
+        balance = { endpoints = ["http://a:4317", "ftp://b"], routing_key = "service" }
+        [exporters.empty]
+        kind = "otlp"
+        balance = { endpoints = [] }
+        [exporters.typo]
+        kind = "otlp"
+        balance = { endpoints = ["http://a:4317"], routing_key = "span_id" }
+        [pipelines.traces]
+        signal = "traces"
+        receivers = ["otlp"]
+        exporters = ["none", "both", "bad", "empty", "typo"]
+        "#,
+    );
+    for expected in [
+        "exporters.none.endpoint: required (or `balance.endpoints`)",
+        "exporters.both: set `endpoint` or `balance.endpoints`, not both",
+        "exporters.bad.balance.endpoints[1]: `ftp://b` is not an http:// or https:// URL",
+        "exporters.empty.balance.endpoints: needs at least one endpoint",
+    ] {
+        assert!(errors.iter().any(|e| e == expected), "missing {expected:?} in {errors:#?}");
+    }
+    assert!(
+        errors.iter().any(|e| e.starts_with("exporters.typo.balance.routing_key") && e.contains("span_id")),
+        "{errors:#?}"
+    );
+}

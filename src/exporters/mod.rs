@@ -7,6 +7,7 @@
 //! (honouring `Retry-After`), never on other client errors; what is given up on is counted
 //! with the reason.
 
+pub(crate) mod balance;
 pub(crate) mod debug;
 pub(crate) mod otlp;
 pub(crate) mod plugin;

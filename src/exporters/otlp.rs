@@ -35,7 +35,8 @@ enum Transport {
 pub(crate) struct OtlpExporter {
     name: String,
     config: OtlpExporterConfig,
-    transport: Transport,
+    /// One per endpoint: `endpoint`, or each of `balance.endpoints`.
+    transports: Vec<(String, Transport)>,
     headers: Vec<(String, String)>,
 }
 
@@ -43,16 +44,40 @@ impl OtlpExporter {
     pub(crate) fn new(name: &str, config: &OtlpExporterConfig) -> Result<Self, Error> {
         let setup = |key, message: String| Error::Setup { exporter: name.to_string(), key, message };
         let tls = tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))?;
-        let transport = match config.protocol {
+        let urls = match &config.balance {
+            Some(balance) => balance.endpoints.clone(),
+            None => vec![config.endpoint.clone()],
+        };
+        let mut transports = Vec::with_capacity(urls.len());
+        for url in urls {
+            let transport = Self::transport(&url, config, tls.clone()).map_err(|(key, message)| setup(key, message))?;
+            transports.push((url, transport));
+        }
+        Self::check_headers(config).map_err(|message| setup("headers", message))?;
+        Ok(Self {
+            name: name.to_string(),
+            config: config.clone(),
+            transports,
+            headers: config.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+        })
+    }
+
+    fn transport(
+        url: &str,
+        config: &OtlpExporterConfig,
+        tls: Option<rustls::RootCertStore>,
+    ) -> Result<Transport, (&'static str, String)> {
+        let setup = |key: &'static str, message: String| (key, message);
+        Ok(match config.protocol {
             OtlpProtocol::Grpc => {
-                let mut endpoint = Endpoint::from_shared(config.endpoint.clone())
+                let mut endpoint = Endpoint::from_shared(url.to_owned())
                     .map_err(|e| setup("endpoint", e.to_string()))?
                     .timeout(config.timeout)
                     .connect_timeout(config.timeout.min(Duration::from_secs(10)))
                     .tcp_nodelay(true)
                     .initial_stream_window_size(Some(4 << 20))
                     .initial_connection_window_size(Some(16 << 20));
-                if config.endpoint.starts_with("https://") {
+                if url.starts_with("https://") {
                     let mut tls_config = ClientTlsConfig::new().with_native_roots();
                     if let Some(ca) = &config.tls.ca_file {
                         let pem = std::fs::read(ca).map_err(|e| setup("tls.ca_file", e.to_string()))?;
@@ -73,7 +98,10 @@ impl OtlpExporter {
                 }
                 Transport::Http(builder.build().map_err(|e| setup("endpoint", e.to_string()))?)
             }
-        };
+        })
+    }
+
+    fn check_headers(config: &OtlpExporterConfig) -> Result<(), String> {
         for (key, value) in &config.headers {
             let valid = match config.protocol {
                 OtlpProtocol::Grpc => {
@@ -85,15 +113,10 @@ impl OtlpExporter {
                 }
             };
             if !valid {
-                return Err(setup("headers", format!("`{key}` is not a valid header name and value")));
+                return Err(format!("`{key}` is not a valid header name and value"));
             }
         }
-        Ok(Self {
-            name: name.to_string(),
-            config: config.clone(),
-            transport,
-            headers: config.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
-        })
+        Ok(())
     }
 
     /// Drains the queue with `concurrency` sends in flight, until every pipeline feeding it is done.
@@ -114,8 +137,18 @@ impl OtlpExporter {
             tasks.spawn(async move {
                 while let Ok(item) = queue.recv().await {
                     depth.dec();
-                    let result = with_retry(&exporter.config.retry, || exporter.send(&item)).await;
-                    counters.record(&item, &result);
+                    if exporter.transports.len() == 1 {
+                        let result = with_retry(&exporter.config.retry, || exporter.send(0, &item)).await;
+                        counters.record(&item, &result);
+                        continue;
+                    }
+                    let key = exporter.config.balance.as_ref().map(|b| b.routing_key).unwrap_or_default();
+                    let urls: Vec<String> = exporter.transports.iter().map(|(url, _)| url.clone()).collect();
+                    for (index, batch) in super::balance::route(&item.batch, &urls, key) {
+                        let part = ExportItem { pipeline: item.pipeline.clone(), batch };
+                        let result = with_retry(&exporter.config.retry, || exporter.send(index, &part)).await;
+                        counters.record(&part, &result);
+                    }
                 }
             });
         }
@@ -123,12 +156,13 @@ impl OtlpExporter {
         tracing::debug!(exporter = exporter.name, "Exporter drained.");
     }
 
-    async fn send(&self, item: &ExportItem) -> Result<(), SendError> {
+    async fn send(&self, index: usize, item: &ExportItem) -> Result<(), SendError> {
         let signal = item.batch.signal;
         let payload = item.batch.payload.clone();
-        let response = match &self.transport {
+        let (url, transport) = &self.transports[index];
+        let response = match transport {
             Transport::Grpc(channel) => self.send_grpc(channel.clone(), signal, payload).await?,
-            Transport::Http(client) => self.send_http(client, signal, payload).await?,
+            Transport::Http(client) => self.send_http(url, client, signal, payload).await?,
         };
         if let Some((rejected, message)) = partial_success(signal, &response) {
             tracing::warn!(exporter = self.name, rejected, %message, "The server rejected part of a batch.");
@@ -167,8 +201,14 @@ impl OtlpExporter {
         }
     }
 
-    async fn send_http(&self, client: &reqwest::Client, signal: Signal, payload: Bytes) -> Result<Bytes, SendError> {
-        let url = format!("{}{}", self.config.endpoint.trim_end_matches('/'), http_path(signal));
+    async fn send_http(
+        &self,
+        endpoint: &str,
+        client: &reqwest::Client,
+        signal: Signal,
+        payload: Bytes,
+    ) -> Result<Bytes, SendError> {
+        let url = format!("{}{}", endpoint.trim_end_matches('/'), http_path(signal));
         let mut request = client.post(&url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
         let body = match self.config.compression {
             Compression::None => payload,

@@ -326,3 +326,33 @@ async fn traces_held_at_shutdown_are_decided_and_sent_before_the_collector_exits
     assert_eq!(out.len(), 12, "every span of the three held traces");
     assert_eq!(trace_id_set(&out), ids.into_iter().collect());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_balancing_exporter_sends_each_trace_whole_to_one_of_its_endpoints() {
+    let (a, b) = (Sink::start().await, Sink::start().await);
+    let collector = Collector::start(
+        &fixture("balance.toml"),
+        &[("AEGIS_TEST_SINK_A", a.endpoint()), ("AEGIS_TEST_SINK_B", b.endpoint())],
+    );
+    let ids = trace_ids(20, 51);
+    // Each trace's spans arrive in two requests, as from two services.
+    let traces: Vec<Vec<Span>> = ids.iter().map(|id| users_trace(id, 45)).collect();
+    send_traces(&collector, traces.iter().flat_map(|t| t[..2].to_vec()).collect()).await;
+    send_traces(&collector, traces.iter().flat_map(|t| t[2..].to_vec()).collect()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while a.spans().len() + b.spans().len() < 80 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (got_a, got_b) = (a.spans(), b.spans());
+    assert_eq!(got_a.len() + got_b.len(), 80);
+    let (in_a, in_b) = (trace_id_set(&got_a), trace_id_set(&got_b));
+    assert!(in_a.is_disjoint(&in_b), "a trace went to both endpoints");
+    assert!(!in_a.is_empty() && !in_b.is_empty(), "one endpoint got everything");
+    for id in &ids {
+        let spans = got_a.iter().chain(&got_b).filter(|s| &s.trace_id == id).count();
+        assert_eq!(spans, 4, "a trace arrived in part");
+    }
+    collector.wait_metric("aegis_exporter_sent_items_total{exporter=\"tails\",pipeline=\"traces\"}", 80.0);
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}
