@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use aegis::config::Config;
-use aegis::runtime::Runtime;
+use aegis::runtime::{Runtime, World};
 
 /// Aegis: a telemetry pipeline with sandboxed WebAssembly plugins.
 #[derive(Parser)]
@@ -147,7 +147,9 @@ fn inspect(file: PathBuf) -> ExitCode {
     match runtime.inspect(&file) {
         Ok(inspection) => {
             println!("{}", file.display());
+            let ticks = inspection.exports.iter().any(|e| e == "tick (function)");
             match inspection.world {
+                Some(World::Processor) if ticks => println!("  world:   aegis:telemetry/timed-processor@0.1.0"),
                 Some(world) => println!("  world:   aegis:telemetry/{world}@0.1.0"),
                 None => println!("  world:   none of Aegis's (it exports none of process, receive, export)"),
             }

@@ -14,7 +14,7 @@ fn inspect_names_the_world_and_the_imports() {
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(text.contains("world:   aegis:telemetry/processor@0.1.0"), "{text}");
+    assert!(text.contains("world:   aegis:telemetry/timed-processor@0.1.0"), "{text}");
     assert!(text.contains("plugin:  attributes"), "{text}");
     assert!(text.contains("signals: logs, traces, metrics"), "{text}");
     assert!(text.contains("aegis:telemetry/types@0.1.0"), "{text}");
@@ -22,6 +22,16 @@ fn inspect_names_the_world_and_the_imports() {
     assert!(text.contains("wasi:cli/environment@0.2"), "{text}");
     assert!(!text.contains("wasi:filesystem") && !text.contains("wasi:sockets"), "{text}");
     assert!(text.contains("process (function)"), "{text}");
+
+    // A component of the plain world, with no `tick`.
+    let output = Command::new(aegis_bin())
+        .args(["plugin", "inspect"])
+        .arg(plugin_artifact("aegis-plugin-plain-processor"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("world:   aegis:telemetry/processor@0.1.0"), "{text}");
+    assert!(text.contains("plugin:  plain-processor"), "{text}");
 }
 
 #[test]
