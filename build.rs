@@ -65,11 +65,13 @@ fn main() {
 /// Builds `packages` for the wasm target in their own target directory.
 fn build_plugins(root: &Path, target_dir: &Path, packages: &[&String]) -> bool {
     let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(root).args(["build", "--release", "--target", TARGET]).env("CARGO_TARGET_DIR", target_dir);
+    cargo.current_dir(root).args(["build", "--release", "--target", TARGET]);
     for package in packages {
         cargo.args(["-p", package]);
     }
+    // Scrubbed first: a CARGO_TARGET_DIR of the user's is among what must not leak in.
     scrub_environment(&mut cargo);
+    cargo.env("CARGO_TARGET_DIR", target_dir);
     cargo.status().expect("failed to start cargo for the wasm plugins").success()
 }
 
