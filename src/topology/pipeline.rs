@@ -240,15 +240,24 @@ pub(crate) fn worker(
     let start = std::time::Instant::now();
     let mut due: Vec<std::time::Instant> = timed.iter().map(|&i| start + stages[i].tick_interval).collect();
     loop {
-        let next = due.iter().min().copied().expect("at least one timed stage");
-        let wait = next.saturating_duration_since(std::time::Instant::now());
-        match runtime.block_on(tokio::time::timeout(wait, work.recv())) {
-            Ok(Ok(batch)) => {
-                work_depth.dec();
-                run_from(&mut stages, 0, batch, &out);
+        // A waiting batch is taken at once; only an empty queue waits, on the runtime's
+        // clock, until the next batch or the next tick, whichever comes first.
+        let received = match work.try_recv() {
+            Ok(batch) => Some(batch),
+            Err(async_channel::TryRecvError::Closed) => break,
+            Err(async_channel::TryRecvError::Empty) => {
+                let next = due.iter().min().copied().expect("at least one timed stage");
+                let wait = next.saturating_duration_since(std::time::Instant::now());
+                match runtime.block_on(tokio::time::timeout(wait, work.recv())) {
+                    Ok(Ok(batch)) => Some(batch),
+                    Ok(Err(_closed)) => break,
+                    Err(_elapsed) => None,
+                }
             }
-            Ok(Err(_closed)) => break,
-            Err(_elapsed) => {}
+        };
+        if let Some(batch) = received {
+            work_depth.dec();
+            run_from(&mut stages, 0, batch, &out);
         }
         let now = std::time::Instant::now();
         for (slot, &index) in due.iter_mut().zip(&timed) {
