@@ -16,6 +16,14 @@ pub(crate) fn route(batch: &Batch, endpoints: &[String], key: RoutingKey) -> Vec
     if endpoints.len() < 2 {
         return vec![(0, batch.clone())];
     }
+    if batch.signal == Signal::Metrics {
+        // Metrics go whole, to the endpoint of their first resource's service.
+        let service = aegis_wire::Metrics::parse(&batch.payload)
+            .ok()
+            .and_then(|metrics| metrics.resource_metrics().next().map(|r| service(&r.resource())))
+            .unwrap_or_default();
+        return vec![(pick(service.as_bytes(), endpoints), batch.clone())];
+    }
     let Some(assigned) = assign(batch, endpoints, key) else {
         // Not parseable here (the receivers validated it, so this does not happen): whole.
         return vec![(0, batch.clone())];
@@ -37,7 +45,7 @@ pub(crate) fn route(batch: &Batch, endpoints: &[String], key: RoutingKey) -> Vec
     parts
 }
 
-/// The endpoint of each item, in the order the editors give items.
+/// The endpoint of each span or log record, in the order the editors give them.
 fn assign(batch: &Batch, endpoints: &[String], key: RoutingKey) -> Option<Vec<usize>> {
     let pick = |key: &[u8]| pick(key, endpoints);
     match batch.signal {
@@ -65,12 +73,7 @@ fn assign(batch: &Batch, endpoints: &[String], key: RoutingKey) -> Option<Vec<us
             }
             Some(out)
         }
-        Signal::Metrics => {
-            // Metrics go whole, to the endpoint of their first resource's service.
-            let metrics = aegis_wire::Metrics::parse(&batch.payload).ok()?;
-            let service = metrics.resource_metrics().next().map(|r| service(&r.resource())).unwrap_or_default();
-            Some(vec![pick(service.as_bytes()); batch.items.max(1)])
-        }
+        Signal::Metrics => None,
     }
 }
 
@@ -100,7 +103,7 @@ fn keep_only(batch: &Batch, assigned: &[usize], index: usize) -> Option<Bytes> {
             }
             logs.finish()
         }
-        Signal::Metrics => return Some(batch.payload.clone()),
+        Signal::Metrics => return None,
     };
     match outcome {
         aegis_wire::Outcome::Unchanged => Some(batch.payload.clone()),
@@ -258,5 +261,16 @@ mod tests {
             })
             .sum();
         assert_eq!(untraced, 5);
+
+        // Metrics go whole, to their service's endpoint.
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use opentelemetry_proto::tonic::metrics::v1::ResourceMetrics;
+        let metrics = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics { resource: resource("aegis-ai-engine"), ..Default::default() }],
+        };
+        let batch = Batch { signal: Signal::Metrics, payload: metrics.encode_to_vec().into(), items: 3 };
+        let parts = route(&batch, &endpoints(3), RoutingKey::TraceId);
+        assert_eq!(parts.len(), 1);
+        assert_eq!((parts[0].0, &parts[0].1.payload), (service_endpoint, &batch.payload));
     }
 }

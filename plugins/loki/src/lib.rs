@@ -260,21 +260,9 @@ fn value(
         Source::ScopeName => Some(scope.name().to_owned()),
         Source::Attribute(key) => record?.attribute(key).map(|v| line::text(v.get())),
         Source::Severity => labels::level(record?.severity_number(), record?.severity_text()),
-        Source::TraceId => Some(hex(record?.trace_id())),
-        Source::SpanId => Some(hex(record?.span_id())),
+        Source::TraceId => Some(aegis_plugin_sdk::hash::hex(record?.trace_id())),
+        Source::SpanId => Some(aegis_plugin_sdk::hash::hex(record?.span_id())),
     }
-}
-
-/// Lower-case hex, as Loki's OTLP endpoint writes trace and span ids (no formatter: this runs
-/// for every entry).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]

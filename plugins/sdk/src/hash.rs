@@ -59,8 +59,8 @@ impl std::fmt::Debug for HmacSha256Key {
     }
 }
 
-/// Lowercase hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`, e.g. a trace id as OTLP/JSON and Loki write it.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
