@@ -225,7 +225,7 @@ pub(crate) struct Settings {
     /// Fixed labels, sorted by name.
     pub(crate) static_labels: Vec<(String, String)>,
     /// Metadata name and source, sorted by name.
-    pub(crate) structured_metadata: Vec<(String, Source)>,
+    pub(crate) structured_metadata: Vec<(std::rc::Rc<str>, Source)>,
     pub(crate) line_format: LineFormat,
     pub(crate) line_attributes: bool,
     pub(crate) max_values_per_label: usize,
@@ -282,7 +282,7 @@ pub(crate) fn parse(config: &Config) -> Result<Settings, Error> {
             problems.push("structured_metadata: a name may not be empty".to_owned());
         }
         match Source::parse(source) {
-            Some(parsed) => structured_metadata.push((name.clone(), parsed)),
+            Some(parsed) => structured_metadata.push((name.as_str().into(), parsed)),
             None => problems.push(format!("structured_metadata.{name}: unknown source `{source}`, expected {SOURCES}")),
         }
     }
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(names, ["job", "level", "service_name"]);
         assert_eq!(settings.labels[0].1, Source::Resource("service.name".into()));
         assert_eq!(settings.labels[1].1, Source::Severity);
-        let metadata: Vec<&str> = settings.structured_metadata.iter().map(|(name, _)| name.as_str()).collect();
+        let metadata: Vec<&str> = settings.structured_metadata.iter().map(|(name, _)| &**name).collect();
         assert_eq!(metadata, ["span_id", "trace_id"]);
         assert_eq!(settings.path, "/loki/api/v1/push");
         assert_eq!(settings.headers, [("Content-Type".to_owned(), "application/x-protobuf".to_owned())]);

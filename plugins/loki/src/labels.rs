@@ -6,6 +6,7 @@
 //! values of each label seen within `label_value_ttl` and, past `max_values_per_label`,
 //! replaces a new value by the overflow value or leaves the label off.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -93,7 +94,7 @@ pub(crate) fn selector(pairs: &[(&str, &str)]) -> String {
 
 /// The canonical level name of a record: from its severity number (the OTLP ranges), else
 /// its severity text in lowercase, else none.
-pub(crate) fn level(number: i32, text: &str) -> Option<String> {
+pub(crate) fn level(number: i32, text: &str) -> Option<Cow<'static, str>> {
     let name = match number {
         1..=4 => "trace",
         5..=8 => "debug",
@@ -102,9 +103,9 @@ pub(crate) fn level(number: i32, text: &str) -> Option<String> {
         17..=20 => "error",
         21..=24 => "fatal",
         _ if text.is_empty() => return None,
-        _ => return Some(text.to_lowercase()),
+        _ => return Some(Cow::Owned(text.to_lowercase())),
     };
-    Some(name.to_owned())
+    Some(Cow::Borrowed(name))
 }
 
 #[cfg(test)]

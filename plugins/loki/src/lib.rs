@@ -8,10 +8,11 @@ mod labels;
 mod line;
 mod push;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{LogRecord, Resource, Scope};
+use aegis_plugin_sdk::wire::{LogFields, LogRecord, Resource, Scope};
 
 use config::{LongLine, Settings, Source};
 use labels::{Admitted, Guard};
@@ -83,7 +84,8 @@ impl Exporter for Loki {
                     .labels
                     .iter()
                     .map(|(_, source)| {
-                        source.is_per_container().then(|| value(source, &resource, &scope, None)).flatten()
+                        let fields = Fields { resource: &resource, scope: &scope, record: None };
+                        source.is_per_container().then(|| fields.value(source).map(Cow::into_owned)).flatten()
                     })
                     .collect();
                 for record in scope_logs.log_records() {
@@ -117,8 +119,10 @@ impl Loki {
         now: u64,
     ) {
         let settings = &self.settings;
-        let level = labels::level(record.severity_number(), record.severity_text());
-        let mut line = line::render(record, settings.line_format, settings.line_attributes, level.as_deref());
+        // One pass over the record for all its singular fields.
+        let fields = record.fields();
+        let level = labels::level(fields.severity_number, fields.severity_text);
+        let mut line = line::render(record, &fields, settings.line_format, settings.line_attributes, level.as_deref());
         if settings.max_line_size > 0 && line.len() > settings.max_line_size {
             match settings.on_long_line {
                 LongLine::Truncate => {
@@ -132,26 +136,41 @@ impl Loki {
             }
         }
 
-        let found: Vec<Option<String>> = settings
-            .labels
-            .iter()
-            .zip(shared)
-            .map(|((_, source), shared)| {
-                let found = match source {
-                    Source::Severity => level.clone(),
-                    _ if source.is_per_container() => shared.clone(),
-                    _ => value(source, resource, scope, Some(record)),
-                };
-                found.filter(|v| !v.is_empty())
+        let source_fields = Fields { resource, scope, record: Some((record, &fields)) };
+        fn label<'s>(
+            source: &Source,
+            shared: &'s Option<String>,
+            level: Option<&'s str>,
+            fields: &Fields<'_, 's>,
+        ) -> Option<Cow<'s, str>> {
+            let found = match source {
+                Source::Severity => level.map(Cow::Borrowed),
+                _ if source.is_per_container() => shared.as_deref().map(Cow::Borrowed),
+                _ => fields.value(source),
+            };
+            found.filter(|v| !v.is_empty())
+        }
+        // Most records repeat the last one's label values: compare them in place, and build
+        // (and put through the guard) only values that changed.
+        let repeat = self.memo.as_ref().is_some_and(|memo| {
+            settings.labels.iter().zip(shared).zip(&memo.found).all(|(((_, source), shared), before)| {
+                label(source, shared, level.as_deref(), &source_fields).as_deref() == before.as_deref()
             })
-            .collect();
-        let repeat = self.memo.as_ref().is_some_and(|memo| memo.found == found);
+        });
         if repeat {
             let memo = self.memo.as_ref().expect("checked");
             for name in &memo.overflowed {
                 *self.counts.overflows.entry(name.clone()).or_default() += 1;
             }
         } else {
+            let found = settings
+                .labels
+                .iter()
+                .zip(shared)
+                .map(|((_, source), shared)| {
+                    label(source, shared, level.as_deref(), &source_fields).map(Cow::into_owned)
+                })
+                .collect();
             let memo = self.labels(found, now);
             self.memo = Some(memo);
         }
@@ -160,16 +179,16 @@ impl Loki {
         let metadata = settings
             .structured_metadata
             .iter()
-            .filter_map(|(name, source)| {
-                let found = match source {
-                    Source::Severity => level.clone(),
-                    _ => value(source, resource, scope, Some(record)),
+            .filter_map(|(name, metadata)| {
+                let found = match metadata {
+                    Source::Severity => level.as_deref().map(Cow::Borrowed),
+                    _ => source_fields.value(metadata),
                 };
-                found.filter(|v| !v.is_empty()).map(|v| (name.clone(), v))
+                found.filter(|v| !v.is_empty()).map(|v| (name.clone(), v.into_owned()))
             })
             .collect();
         let timestamp =
-            [record.time_unix_nano(), record.observed_time_unix_nano()].into_iter().find(|t| *t != 0).unwrap_or(now);
+            [fields.time_unix_nano, fields.observed_time_unix_nano].into_iter().find(|t| *t != 0).unwrap_or(now);
         let entry = Entry { timestamp, line, metadata };
         let memo = self.memo.as_ref().expect("set above");
         self.buffer.push(&memo.selector, || memo.pairs.clone(), entry);
@@ -248,20 +267,29 @@ impl Loki {
     }
 }
 
-/// The text of a source for one record (`record` is none for values shared by a scope).
-fn value(
-    source: &Source,
-    resource: &Resource<'_>,
-    scope: &Scope<'_>,
-    record: Option<&LogRecord<'_>>,
-) -> Option<String> {
-    match source {
-        Source::Resource(key) => resource.attribute(key).map(|v| line::text(v.get())),
-        Source::ScopeName => Some(scope.name().to_owned()),
-        Source::Attribute(key) => record?.attribute(key).map(|v| line::text(v.get())),
-        Source::Severity => labels::level(record?.severity_number(), record?.severity_text()),
-        Source::TraceId => Some(aegis_plugin_sdk::hash::hex(record?.trace_id())),
-        Source::SpanId => Some(aegis_plugin_sdk::hash::hex(record?.span_id())),
+/// Where a record's label and metadata values come from: its resource and scope, and the
+/// record with its singular fields already read (none for values shared by a scope).
+struct Fields<'r, 'a> {
+    resource: &'r Resource<'a>,
+    scope: &'r Scope<'a>,
+    record: Option<(&'r LogRecord<'a>, &'r LogFields<'a>)>,
+}
+
+impl<'a> Fields<'_, 'a> {
+    /// The text of `source`, borrowed from the request where it is a string there.
+    fn value(&self, source: &Source) -> Option<Cow<'a, str>> {
+        let record = self.record;
+        match source {
+            Source::Resource(key) => self.resource.attribute(key).map(|v| line::text_cow(v.get())),
+            Source::ScopeName => Some(Cow::Borrowed(self.scope.name())),
+            Source::Attribute(key) => record?.0.attribute(key).map(|v| line::text_cow(v.get())),
+            Source::Severity => {
+                let fields = record?.1;
+                labels::level(fields.severity_number, fields.severity_text)
+            }
+            Source::TraceId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.1.trace_id))),
+            Source::SpanId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.1.span_id))),
+        }
     }
 }
 

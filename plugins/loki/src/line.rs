@@ -2,22 +2,29 @@
 //! one logfmt line, so that LogQL's `| json` and `| logfmt` parsers find its fields
 //! (`{job="aegis-backend"} | json | duration_ms > 1000`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use aegis_plugin_sdk::wire::{AnyValue, LogRecord, ValueRef};
+use aegis_plugin_sdk::wire::{AnyValue, LogFields, LogRecord, ValueRef};
 use base64::Engine as _;
 
 use crate::config::LineFormat;
 
 /// Renders `record`'s line in `format`; `level` is the record's level label value, if any.
-pub(crate) fn render(record: &LogRecord<'_>, format: LineFormat, attributes: bool, level: Option<&str>) -> String {
+pub(crate) fn render(
+    record: &LogRecord<'_>,
+    fields: &LogFields<'_>,
+    format: LineFormat,
+    attributes: bool,
+    level: Option<&str>,
+) -> String {
     match format {
-        LineFormat::Body => record.body().map(|body| text(body.get())).unwrap_or_default(),
+        LineFormat::Body => fields.body.map(|body| text(body.get())).unwrap_or_default(),
         LineFormat::Json => {
             let mut out = String::with_capacity(128);
             out.push('{');
             let mut first = true;
-            fields(record, attributes, level, |key, value| {
+            each_field(record, fields, attributes, level, |key, value| {
                 if !std::mem::take(&mut first) {
                     out.push(',');
                 }
@@ -30,7 +37,7 @@ pub(crate) fn render(record: &LogRecord<'_>, format: LineFormat, attributes: boo
         }
         LineFormat::Logfmt => {
             let mut out = String::with_capacity(128);
-            fields(record, attributes, level, |key, value| {
+            each_field(record, fields, attributes, level, |key, value| {
                 if !out.is_empty() {
                     out.push(' ');
                 }
@@ -44,6 +51,14 @@ pub(crate) fn render(record: &LogRecord<'_>, format: LineFormat, attributes: boo
             });
             out
         }
+    }
+}
+
+/// [`text`], borrowing a string value instead of copying it.
+pub(crate) fn text_cow(value: ValueRef<'_>) -> Cow<'_, str> {
+    match value {
+        ValueRef::Str(s) => Cow::Borrowed(s),
+        other => Cow::Owned(text(other)),
     }
 }
 
@@ -66,8 +81,9 @@ pub(crate) fn text(value: ValueRef<'_>) -> String {
 /// Calls `emit` for every field of the structured line, each key once (the first wins):
 /// the body's entries when it is a map (else the body as `message`), `level`, and the
 /// record's attributes when `attributes` is set.
-fn fields<'a>(
+fn each_field<'a>(
     record: &LogRecord<'a>,
+    fields: &LogFields<'a>,
     attributes: bool,
     level: Option<&'a str>,
     mut emit: impl FnMut(&str, ValueRef<'_>),
@@ -79,7 +95,7 @@ fn fields<'a>(
             emit(key, value);
         }
     };
-    match record.body().map(|body| body.get()) {
+    match fields.body.map(|body| body.get()) {
         Some(ValueRef::KvList(list)) => {
             for (key, value) in list.iter() {
                 once(key, value.get(), &mut written);
@@ -187,6 +203,11 @@ pub(crate) fn truncate(line: &mut String, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rendered(bytes: &[u8], format: LineFormat, attributes: bool, level: Option<&str>) -> String {
+        let record = LogRecord::new(bytes);
+        render(&record, &record.fields(), format, attributes, level)
+    }
     use aegis_plugin_sdk::LogRecordData;
     use aegis_plugin_sdk::wire::Value;
 
@@ -202,7 +223,7 @@ mod tests {
     #[test]
     fn a_string_body_is_the_line_as_it_is() {
         let bytes = record(Value::Str("User login successful".into()), vec![("user_id", Value::Str("u1".into()))]);
-        let line = render(&LogRecord::new(&bytes), LineFormat::Body, true, Some("info"));
+        let line = rendered(&bytes, LineFormat::Body, true, Some("info"));
         assert_eq!(line, "User login successful");
     }
 
@@ -210,7 +231,7 @@ mod tests {
     fn a_map_body_is_rendered_as_json() {
         let body = Value::KvList(vec![("message".into(), Value::Str("hi".into())), ("n".into(), Value::Int(3))]);
         let bytes = record(body, vec![]);
-        assert_eq!(render(&LogRecord::new(&bytes), LineFormat::Body, true, None), r#"{"message":"hi","n":3}"#);
+        assert_eq!(rendered(&bytes, LineFormat::Body, true, None), r#"{"message":"hi","n":3}"#);
     }
 
     #[test]
@@ -223,14 +244,14 @@ mod tests {
                 ("level", Value::Str("x".into())),
             ],
         );
-        let line = render(&LogRecord::new(&bytes), LineFormat::Json, true, Some("info"));
+        let line = rendered(&bytes, LineFormat::Json, true, Some("info"));
         assert_eq!(
             line,
             r#"{"message":"User created \"successfully\"","level":"info","user_id":"admin-uuid","duration_ms":45}"#
         );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["duration_ms"], 45);
-        let without = render(&LogRecord::new(&bytes), LineFormat::Json, false, None);
+        let without = rendered(&bytes, LineFormat::Json, false, None);
         assert_eq!(without, r#"{"message":"User created \"successfully\""}"#);
     }
 
@@ -244,14 +265,14 @@ mod tests {
                 ("empty", Value::Str(String::new())),
             ],
         );
-        let line = render(&LogRecord::new(&bytes), LineFormat::Logfmt, true, Some("warn"));
+        let line = rendered(&bytes, LineFormat::Logfmt, true, Some("warn"));
         assert_eq!(line, r#"message="slow query" level=warn duration_ms=2300.5 db_name=users empty="""#);
     }
 
     #[test]
     fn non_finite_doubles_stay_valid_json() {
         let bytes = record(Value::Double(f64::NAN), vec![]);
-        let line = render(&LogRecord::new(&bytes), LineFormat::Json, true, None);
+        let line = rendered(&bytes, LineFormat::Json, true, None);
         assert_eq!(line, r#"{"message":"NaN"}"#);
     }
 

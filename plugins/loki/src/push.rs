@@ -9,6 +9,7 @@
 //! `LabelPairAdapter { string name = 1; string value = 2; }`.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use aegis_plugin_sdk::wire::encode::{len_field_len, put_len_header, put_varint, varint_len};
 
@@ -23,7 +24,8 @@ pub(crate) struct Entry {
     /// Unix nanoseconds.
     pub(crate) timestamp: u64,
     pub(crate) line: String,
-    pub(crate) metadata: Vec<(String, String)>,
+    /// Structured metadata; the names are the settings' own, shared by every entry.
+    pub(crate) metadata: Vec<(Rc<str>, String)>,
 }
 
 impl Entry {
@@ -270,7 +272,7 @@ fn stream_adapter(stream: Stream) -> StreamAdapter {
             structured_metadata: entry
                 .metadata
                 .into_iter()
-                .map(|(name, value)| LabelPairAdapter { name, value })
+                .map(|(name, value)| LabelPairAdapter { name: name.to_string(), value })
                 .collect(),
         })
         .collect();
@@ -289,7 +291,7 @@ fn stream_json(stream: Stream) -> serde_json::Value {
             let mut value = vec![entry.timestamp.to_string().into(), entry.line.into()];
             if !entry.metadata.is_empty() {
                 let metadata: serde_json::Map<String, serde_json::Value> =
-                    entry.metadata.into_iter().map(|(k, v)| (k, v.into())).collect();
+                    entry.metadata.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
                 value.push(metadata.into());
             }
             serde_json::Value::Array(value)
@@ -317,7 +319,7 @@ pub(crate) fn decode(body: &[u8]) -> Vec<Stream> {
                     Entry {
                         timestamp: timestamp.seconds as u64 * 1_000_000_000 + timestamp.nanos as u64,
                         line: entry.line,
-                        metadata: entry.structured_metadata.into_iter().map(|p| (p.name, p.value)).collect(),
+                        metadata: entry.structured_metadata.into_iter().map(|p| (p.name.into(), p.value)).collect(),
                     }
                 })
                 .collect(),
@@ -342,7 +344,7 @@ mod tests {
                         metadata: vec![("trace_id".into(), "ab".repeat(16)), ("span_id".into(), String::new())],
                     },
                     Entry { timestamp: 0, line: String::new(), metadata: Vec::new() },
-                    Entry { timestamp: 5_000_000_000, line: "é".into(), metadata: vec![(String::new(), "v".into())] },
+                    Entry { timestamp: 5_000_000_000, line: "é".into(), metadata: vec![("".into(), "v".into())] },
                 ],
             },
             Stream { labels: String::new(), pairs: Vec::new(), entries: vec![entry(7, "seven")] },

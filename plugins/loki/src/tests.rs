@@ -85,10 +85,7 @@ fn records_become_entries_of_streams_labelled_by_service_job_and_level() {
         ]
     );
     let metadata = &streams[0].entries[0].metadata;
-    assert_eq!(
-        metadata,
-        &[("span_id".to_owned(), "0102030405060708".to_owned()), ("trace_id".to_owned(), "a1".repeat(16))]
-    );
+    assert_eq!(metadata, &[("span_id".into(), "0102030405060708".to_owned()), ("trace_id".into(), "a1".repeat(16))]);
     assert!(loki.flush(0).unwrap().is_empty(), "nothing is sent twice");
 }
 
@@ -118,10 +115,7 @@ fn attributes_become_labels_and_metadata_and_json_lines_carry_them() {
     let streams = streams(&loki.flush(0).unwrap());
     assert_eq!(streams[0].labels, r#"{env="production", job="aegis-backend", route="/api/v1/users"}"#);
     let entry = &streams[0].entries[0];
-    assert_eq!(
-        entry.metadata,
-        [("trace_id".to_owned(), "a1".repeat(16)), ("user_id".to_owned(), "admin-uuid".to_owned())]
-    );
+    assert_eq!(entry.metadata, [("trace_id".into(), "a1".repeat(16)), ("user_id".into(), "admin-uuid".to_owned())]);
     let line: serde_json::Value = serde_json::from_str(&entry.line).unwrap();
     assert_eq!(
         line,

@@ -50,9 +50,9 @@ pub use value::{
     AnyValue, ArrayValue, Attributes, EncodeValue, KvList, Value, ValueRef, encode_any_value, encode_key_value,
 };
 pub use view::{
-    DataPoint, LogRecord, Metric, MetricKind, NumberValue, PointKind, Resource, ResourceLogs, ResourceMetrics,
-    ResourceSpans, Scope, ScopeLogs, ScopeMetrics, ScopeSpans, Span, SpanEvent, SpanLink, Status, span_kind,
-    status_code,
+    DataPoint, LogFields, LogRecord, Metric, MetricKind, NumberValue, PointKind, Resource, ResourceLogs,
+    ResourceMetrics, ResourceSpans, Scope, ScopeLogs, ScopeMetrics, ScopeSpans, Span, SpanEvent, SpanLink, Status,
+    span_kind, status_code,
 };
 
 /// How deep messages may nest in a request (the OTLP structure itself takes up to nine

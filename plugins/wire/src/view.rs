@@ -129,6 +129,57 @@ impl<'a> LogRecord<'a> {
     pub fn event_name(&self) -> &'a str {
         last_str(self.bytes, LOG_EVENT_NAME)
     }
+
+    /// Every singular field at once, read in one pass over the record. Each getter above
+    /// scans the whole record, so code that needs several of them (an exporter turning
+    /// records into another format) reads them here; the values are the getters' own.
+    pub fn fields(&self) -> LogFields<'a> {
+        let mut out = LogFields::default();
+        let (mut severity_text, mut event_name): (&[u8], &[u8]) = (&[], &[]);
+        for field in Fields::new(self.bytes) {
+            match (field.number, field.value) {
+                (LOG_TIME, pb::Value::I64(v)) => out.time_unix_nano = v,
+                (LOG_SEVERITY_NUMBER, pb::Value::Varint(v)) => out.severity_number = v as i32,
+                (LOG_SEVERITY_TEXT, pb::Value::Len(v)) => severity_text = v,
+                (LOG_BODY, pb::Value::Len(v)) => out.body = Some(AnyValue::new(v)),
+                (LOG_DROPPED_ATTRIBUTES, pb::Value::Varint(v)) => out.dropped_attributes_count = v as u32,
+                (LOG_FLAGS, pb::Value::I32(v)) => out.flags = v,
+                (LOG_TRACE_ID, pb::Value::Len(v)) => out.trace_id = v,
+                (LOG_SPAN_ID, pb::Value::Len(v)) => out.span_id = v,
+                (LOG_OBSERVED_TIME, pb::Value::I64(v)) => out.observed_time_unix_nano = v,
+                (LOG_EVENT_NAME, pb::Value::Len(v)) => event_name = v,
+                _ => {}
+            }
+        }
+        out.severity_text = std::str::from_utf8(severity_text).unwrap_or("");
+        out.event_name = std::str::from_utf8(event_name).unwrap_or("");
+        out
+    }
+}
+
+/// A log record's singular fields, as [`LogRecord::fields`] reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogFields<'a> {
+    /// `time_unix_nano`.
+    pub time_unix_nano: u64,
+    /// `observed_time_unix_nano`.
+    pub observed_time_unix_nano: u64,
+    /// `severity_number`.
+    pub severity_number: i32,
+    /// `severity_text` (empty when absent or not UTF-8).
+    pub severity_text: &'a str,
+    /// The body, if the record has one.
+    pub body: Option<AnyValue<'a>>,
+    /// `dropped_attributes_count`.
+    pub dropped_attributes_count: u32,
+    /// `flags`.
+    pub flags: u32,
+    /// `trace_id`, or empty.
+    pub trace_id: &'a [u8],
+    /// `span_id`, or empty.
+    pub span_id: &'a [u8],
+    /// `event_name`.
+    pub event_name: &'a str,
 }
 
 /// Span kinds (`Span.kind`).

@@ -27,6 +27,22 @@ fn damage(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
     broken
 }
 
+/// A record's singular fields, each read by its own getter.
+fn getters<'a>(view: &aegis_wire::LogRecord<'a>) -> aegis_wire::LogFields<'a> {
+    aegis_wire::LogFields {
+        time_unix_nano: view.time_unix_nano(),
+        observed_time_unix_nano: view.observed_time_unix_nano(),
+        severity_number: view.severity_number(),
+        severity_text: view.severity_text(),
+        body: view.body(),
+        dropped_attributes_count: view.dropped_attributes_count(),
+        flags: view.flags(),
+        trace_id: view.trace_id(),
+        span_id: view.span_id(),
+        event_name: view.event_name(),
+    }
+}
+
 fn exercise(signal: Signal, bytes: &[u8]) {
     let _ = validate(signal, bytes);
     let _ = split(signal, bytes, 1 + bytes.len() % 3);
@@ -43,6 +59,7 @@ fn exercise(signal: Signal, bytes: &[u8]) {
                         attrs.remove("payload");
                     });
                     let view = record.view();
+                    assert_eq!(view.fields(), getters(&view), "the one-pass read agrees with the getters");
                     let _ = (view.severity_text(), view.body().map(|b| b.to_string()));
                     let _: Vec<_> = view.attributes().map(|(k, v)| (k, v.to_value())).collect();
                     match n % 3 {
@@ -141,4 +158,38 @@ fn edits_of_a_valid_request_always_produce_a_valid_request() {
             validate(Signal::Logs, &out).expect("edited output validates");
         }
     }
+}
+
+#[test]
+fn the_one_pass_read_of_a_record_keeps_protobufs_rules() {
+    use aegis_wire::encode::{put_tag, put_varint};
+    let mut bytes = Vec::new();
+    // time twice (the last wins), a valid then a broken severity text (the last wins, and
+    // reads as empty), a trace id with the wrong wire type (ignored), a body, span id.
+    for time in [1u64, 2] {
+        put_tag(&mut bytes, 1, 1);
+        bytes.extend_from_slice(&time.to_le_bytes());
+    }
+    for text in [&b"INFO"[..], &[0xff, 0xfe][..]] {
+        put_tag(&mut bytes, 3, 2);
+        put_varint(&mut bytes, text.len() as u64);
+        bytes.extend_from_slice(text);
+    }
+    put_tag(&mut bytes, 9, 0);
+    put_varint(&mut bytes, 7);
+    put_tag(&mut bytes, 5, 2);
+    bytes.extend_from_slice(&[3, 0x0a, 1, b'x']);
+    put_tag(&mut bytes, 10, 2);
+    bytes.extend_from_slice(&[2, 0xab, 0xcd]);
+    put_tag(&mut bytes, 2, 0);
+    put_varint(&mut bytes, 17);
+    let view = aegis_wire::LogRecord::new(&bytes);
+    let fields = view.fields();
+    assert_eq!(fields, getters(&view));
+    assert_eq!(fields.time_unix_nano, 2);
+    assert_eq!(fields.severity_text, "");
+    assert_eq!(fields.severity_number, 17);
+    assert_eq!(fields.trace_id, b"");
+    assert_eq!(fields.span_id, [0xab, 0xcd]);
+    assert_eq!(fields.body.map(|b| b.to_string()), Some("x".to_owned()));
 }
