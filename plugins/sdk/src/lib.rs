@@ -43,6 +43,10 @@ mod processor;
 mod receiver;
 mod types;
 
+// Linked for its `memcmp`, which replaces wasi-libc's.
+#[cfg(target_arch = "wasm32")]
+use aegis_plugin_mem as _;
+
 pub use aegis_wire as wire;
 pub use aegis_wire::{
     AnyValue, DataPointMut, LogRecord, LogRecordData, LogRecordMut, Logs, Metric, MetricMut, Metrics, Outcome,
