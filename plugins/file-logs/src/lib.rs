@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::encode::{put_len_header, varint_len};
+use aegis_plugin_sdk::wire::encode::{len_field_len, put_len_header};
 use aegis_plugin_sdk::wire::{Value, encode_key_value};
 use serde::Deserialize;
 
@@ -67,14 +67,16 @@ impl Receiver for FileLogs {
             return Ok(Received::nothing());
         }
         let observed = host::now_unix_nanos();
-        // The records are written as protobuf directly: the attributes a file's lines share
-        // are encoded once per run of lines from that file, and each line costs one copy.
+        // The records are written as protobuf directly, each straight into the block of
+        // records (its length is known before its bytes): the attributes a file's lines
+        // share are encoded once per run of lines from that file, and a line's text is
+        // copied once here and the whole block once more into the request.
         let mut records = Vec::with_capacity(lines.iter().map(|l| l.line.len() + 24).sum::<usize>() + 64);
         let mut shared = Vec::new();
-        let mut shared_path: Option<String> = None;
-        let mut record = Vec::new();
+        let mut shared_path: Option<&str> = None;
+        let mut offset = Vec::new();
         for line in &lines {
-            if shared_path.as_deref() != Some(line.path.as_str()) {
+            if shared_path != Some(line.path.as_str()) {
                 shared.clear();
                 if self.config.include_file_path {
                     encode_key_value(&mut shared, LOG_RECORD_ATTRIBUTES, "log.file.path", line.path.as_str());
@@ -86,41 +88,43 @@ impl Receiver for FileLogs {
                 for (key, value) in &self.config.attributes {
                     encode_key_value(&mut shared, LOG_RECORD_ATTRIBUTES, key, value.as_str());
                 }
-                shared_path = Some(line.path.clone());
+                shared_path = Some(line.path.as_str());
             }
-            record.clear();
-            // body (5): AnyValue { string_value (1) }
-            let text = line.line.as_bytes();
-            put_len_header(&mut record, 5, 1 + varint_len(text.len() as u64) + text.len());
-            put_len_header(&mut record, 1, text.len());
-            record.extend_from_slice(text);
-            record.extend_from_slice(&shared);
+            offset.clear();
             if self.config.include_offset {
                 encode_key_value(
-                    &mut record,
+                    &mut offset,
                     LOG_RECORD_ATTRIBUTES,
                     "log.file.offset",
                     &Value::Int(line.offset as i64),
                 );
             }
-            // observed_time_unix_nano (11), fixed64
-            record.push((11 << 3) | 1);
-            record.extend_from_slice(&observed.to_le_bytes());
+            // body (5): AnyValue { string_value (1) }
+            let text = line.line.as_bytes();
+            let body = len_field_len(1, text.len());
+            // ... then the shared attributes, the offset, observed_time_unix_nano (11, fixed64).
+            let record = len_field_len(5, body) + shared.len() + offset.len() + 9;
             // ScopeLogs.log_records (2)
-            put_len_header(&mut records, 2, record.len());
-            records.extend_from_slice(&record);
+            put_len_header(&mut records, 2, record);
+            put_len_header(&mut records, 5, body);
+            put_len_header(&mut records, 1, text.len());
+            records.extend_from_slice(text);
+            records.extend_from_slice(&shared);
+            records.extend_from_slice(&offset);
+            records.push((11 << 3) | 1);
+            records.extend_from_slice(&observed.to_le_bytes());
         }
-        let mut scope_logs = Vec::with_capacity(records.len() + 32);
-        scope_logs.extend_from_slice(SCOPE);
-        scope_logs.extend_from_slice(&records);
-        let mut resource_logs = Vec::with_capacity(scope_logs.len() + self.resource.len() + 16);
-        put_len_header(&mut resource_logs, 1, self.resource.len());
-        resource_logs.extend_from_slice(&self.resource);
-        put_len_header(&mut resource_logs, 2, scope_logs.len());
-        resource_logs.extend_from_slice(&scope_logs);
-        let mut request = Vec::with_capacity(resource_logs.len() + 8);
-        put_len_header(&mut request, 1, resource_logs.len());
-        request.extend_from_slice(&resource_logs);
+        // ExportLogsServiceRequest.resource_logs (1) = ResourceLogs { resource (1),
+        // scope_logs (2) = ScopeLogs { scope, log_records } }.
+        let scope_logs = SCOPE.len() + records.len();
+        let resource_logs = len_field_len(1, self.resource.len()) + len_field_len(2, scope_logs);
+        let mut request = Vec::with_capacity(len_field_len(1, resource_logs));
+        put_len_header(&mut request, 1, resource_logs);
+        put_len_header(&mut request, 1, self.resource.len());
+        request.extend_from_slice(&self.resource);
+        put_len_header(&mut request, 2, scope_logs);
+        request.extend_from_slice(SCOPE);
+        request.extend_from_slice(&records);
         Ok(Received::batch(Signal::Logs, request))
     }
 }
