@@ -238,7 +238,7 @@ impl Tailer {
         }
         let mut rest = &data[..];
         loop {
-            let newline = rest.iter().position(|b| *b == b'\n');
+            let newline = memchr::memchr(b'\n', rest);
             let (raw, consumed) = match newline {
                 Some(at) if at <= max_line => (&rest[..at], at + 1),
                 _ if rest.len() > max_line => {
