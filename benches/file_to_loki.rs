@@ -1,8 +1,8 @@
 //! Log lines per second per core from a tailed file to Loki: the `files` transport and the
 //! `file-logs` receiver → `parse-logs` (JSON, the Aegis services' format) → the `loki`
 //! exporter, pushing to a stand-in Loki in this process. Run with
-//! `cargo bench --bench file_to_loki`; `AEGIS_BENCH_LINES` (default 200000) and
-//! `AEGIS_BENCH_ROUNDS` (default 3) size it, `AEGIS_BENCH_BATCH` sets the pipeline's
+//! `cargo bench --bench file_to_loki`; `AEGIS_BENCH_LINES` (default 400000) and
+//! `AEGIS_BENCH_ROUNDS` (default 5) size it, `AEGIS_BENCH_BATCH` sets the pipeline's
 //! `batch.max_items`.
 //!
 //! The collector runs as a child process; the figure is lines ÷ the collector's CPU seconds
@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let lines: usize = std::env::var("AEGIS_BENCH_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let rounds: usize = std::env::var("AEGIS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let lines: usize = std::env::var("AEGIS_BENCH_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
+    let rounds: usize = std::env::var("AEGIS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let loki = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
