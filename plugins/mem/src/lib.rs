@@ -89,7 +89,7 @@ mod entry {
     /// # Safety
     /// `a` and `b` point to `n` readable bytes each (C's contract for `memcmp`).
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
         if n == 0 {
             return 0;
         }
@@ -101,7 +101,7 @@ mod entry {
     /// # Safety
     /// As for [`memcmp`].
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
         // SAFETY: the same contract as `memcmp`.
         unsafe { memcmp(a, b, n) }
     }
