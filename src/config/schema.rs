@@ -715,6 +715,10 @@ pub struct PipelineConfig {
     /// How many batches are processed in parallel, each worker with its own plugin instances.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// With several workers, sends every item with the same key to the same worker (its
+    /// batches cut by key), so that stateful processors see all of a trace or a service.
+    #[serde(default)]
+    pub partition_by: Option<RoutingKey>,
 }
 
 fn default_pipeline_queue() -> usize {

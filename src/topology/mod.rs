@@ -234,23 +234,28 @@ impl Topology {
             let label = format!("pipeline/{name}");
             let depth = telemetry.queue_depth.with_label_values(&[&label]);
             telemetry.queue_capacity.with_label_values(&[&label]).set(pipeline.queue_size as i64);
-            let work_capacity = pipeline.workers * 2;
-            let (work_tx, work_rx) = async_channel::bounded(work_capacity);
             let work_label = format!("pipeline/{name}/work");
             let work_depth = telemetry.queue_depth.with_label_values(&[&work_label]);
+            let (work, work_rxs, work_capacity) = match pipeline.partition_by {
+                Some(key) if pipeline.workers > 1 => {
+                    pipeline::WorkQueues::partitioned(pipeline.workers, key, work_depth.clone())
+                }
+                _ => pipeline::WorkQueues::shared(pipeline.workers * 2, work_depth.clone()),
+            };
             telemetry.queue_capacity.with_label_values(&[&work_label]).set(work_capacity as i64);
             pipeline_tasks.spawn(pipeline::batcher(
                 pipeline.batch,
                 signal,
                 input,
                 depth.clone(),
-                work_tx,
-                work_depth.clone(),
+                work,
                 receivers_done.clone(),
             ));
             let exporters: Vec<ExporterQueue> =
                 pipeline.exporters.iter().filter_map(|e| queues.get(e).cloned()).collect();
-            for _ in 0..pipeline.workers {
+            for index in 0..pipeline.workers {
+                // A worker of its own queue when partitioned, else of the shared one.
+                let work_rx = work_rxs[index % work_rxs.len()].clone();
                 let mut stages = Vec::with_capacity(pipeline.processors.len());
                 for processor in &pipeline.processors {
                     let tick_interval = config.processors[processor].tick_interval;
@@ -260,8 +265,8 @@ impl Topology {
                     }
                     stages.push(stage);
                 }
-                let (pipeline_name, work_rx, work_depth, exporters) =
-                    (pipeline_name.clone(), work_rx.clone(), work_depth.clone(), exporters.clone());
+                let (pipeline_name, work_depth, exporters) =
+                    (pipeline_name.clone(), work_depth.clone(), exporters.clone());
                 let items_out = telemetry.pipeline_out.with_label_values(&[name]);
                 let handle = tokio::runtime::Handle::current();
                 pipeline_tasks.spawn(async move {

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::admin::metrics::Telemetry;
 use crate::batch::{Batch, Signal};
-use crate::config::{BatchConfig, OnError};
+use crate::config::{BatchConfig, OnError, RoutingKey};
 use crate::runtime::{Outcome, Plugin, Slot};
 
 /// A batch on its way to one exporter, with the pipeline it came from.
@@ -49,8 +49,7 @@ pub(crate) async fn batcher(
     signal: Signal,
     mut input: mpsc::Receiver<Batch>,
     depth: IntGauge,
-    work: async_channel::Sender<Batch>,
-    work_depth: IntGauge,
+    work: WorkQueues,
     mut receivers_done: watch::Receiver<bool>,
 ) {
     let mut pending = BytesMut::new();
@@ -80,13 +79,13 @@ pub(crate) async fn batcher(
                 depth.dec();
                 if batch.items >= config.max_items && pending_items == 0 {
                     for part in split(batch, config.max_items) {
-                        send(&work, &work_depth, part).await;
+                        work.send(part).await;
                     }
                     continue;
                 }
                 if pending_items + batch.items > config.max_items && pending_items > 0 {
                     let full = take(&mut pending, &mut pending_items, signal);
-                    send(&work, &work_depth, full).await;
+                    work.send(full).await;
                 }
                 if pending_items == 0 {
                     deadline = Some(Instant::now() + config.timeout);
@@ -102,13 +101,13 @@ pub(crate) async fn batcher(
         if pending_items > 0 {
             let full = take(&mut pending, &mut pending_items, signal);
             for part in split(full, config.max_items) {
-                send(&work, &work_depth, part).await;
+                work.send(part).await;
             }
         }
     }
     if pending_items > 0 {
         let rest = take(&mut pending, &mut pending_items, signal);
-        send(&work, &work_depth, rest).await;
+        work.send(rest).await;
     }
 }
 
@@ -138,10 +137,50 @@ fn split(batch: Batch, max_items: usize) -> Vec<Batch> {
         .collect()
 }
 
-async fn send(work: &async_channel::Sender<Batch>, depth: &IntGauge, batch: Batch) {
-    depth.inc();
-    if work.send(batch).await.is_err() {
-        depth.dec();
+/// Where the batcher hands batches to the workers: one queue they all take from, or, with
+/// `partition_by`, a queue per worker and each batch cut by key among them.
+pub(crate) struct WorkQueues {
+    queues: Vec<async_channel::Sender<Batch>>,
+    /// The key, and a name per worker for the rendezvous hash (as the balancing exporter's
+    /// endpoints): a key goes to the same worker for as long as the collector runs.
+    partition: Option<(RoutingKey, Vec<String>)>,
+    depth: IntGauge,
+}
+
+impl WorkQueues {
+    /// One queue of `capacity` batches that every worker takes from.
+    pub(crate) fn shared(capacity: usize, depth: IntGauge) -> (Self, Vec<async_channel::Receiver<Batch>>, usize) {
+        let (sender, receiver) = async_channel::bounded(capacity);
+        (WorkQueues { queues: vec![sender], partition: None, depth }, vec![receiver], capacity)
+    }
+
+    /// A queue of two batches per worker, each batch cut by `key` among them.
+    pub(crate) fn partitioned(
+        workers: usize,
+        key: RoutingKey,
+        depth: IntGauge,
+    ) -> (Self, Vec<async_channel::Receiver<Batch>>, usize) {
+        let (queues, receivers) = (0..workers).map(|_| async_channel::bounded(2)).unzip();
+        let names = (0..workers).map(|index| format!("worker-{index}")).collect();
+        (WorkQueues { queues, partition: Some((key, names)), depth }, receivers, 2 * workers)
+    }
+
+    async fn send(&self, batch: Batch) {
+        match &self.partition {
+            None => self.push(0, batch).await,
+            Some((key, names)) => {
+                for (index, part) in crate::exporters::balance::route(&batch, names, *key) {
+                    self.push(index, part).await;
+                }
+            }
+        }
+    }
+
+    async fn push(&self, index: usize, batch: Batch) {
+        self.depth.inc();
+        if self.queues[index].send(batch).await.is_err() {
+            self.depth.dec();
+        }
     }
 }
 

@@ -328,6 +328,42 @@ async fn traces_held_at_shutdown_are_decided_and_sent_before_the_collector_exits
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_workers_decide_every_trace_whole() {
+    let sink = Sink::start().await;
+    let collector = Collector::start(
+        &fixture("sample/tail-workers.toml"),
+        &[("AEGIS_TEST_SINK", sink.endpoint()), ("AEGIS_TEST_PARTITION", "trace_id".into())],
+    );
+    // Twenty traces, each failing in one span; every request carries one span of each
+    // trace, and the requests come far enough apart to be batches of their own, which the
+    // four workers share.
+    let ids = trace_ids(20, 7);
+    let traces: Vec<Vec<Span>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let mut spans = users_trace(id, 45);
+            spans[n % 4] = failed(spans[n % 4].clone());
+            spans
+        })
+        .collect();
+    for request in 0..4 {
+        send_traces(&collector, traces.iter().map(|spans| spans[request].clone()).collect()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sink.wait_for(Duration::from_secs(20), "all eighty spans", |sink| sink.spans().len() >= 80).await;
+    let kept = "aegis_plugin_sample_tail_traces_total{decision=\"kept\",plugin=\"sample\",reason=\"errors\"}";
+    collector.wait_metric(kept, 20.0);
+    let out = sink.spans();
+    assert_eq!(out.len(), 80, "every span of every trace, once");
+    for id in &ids {
+        assert_eq!(out.iter().filter(|s| &s.trace_id == id).count(), 4, "trace {id:02x?} whole");
+    }
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balancing_exporter_sends_each_trace_whole_to_one_of_its_endpoints() {
     let (a, b) = (Sink::start().await, Sink::start().await);
     let collector = Collector::start(
