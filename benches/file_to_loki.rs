@@ -3,7 +3,7 @@
 //! exporter, pushing to a stand-in Loki in this process. Run with
 //! `cargo bench --bench file_to_loki`; `AEGIS_BENCH_LINES` (default 400000) and
 //! `AEGIS_BENCH_ROUNDS` (default 5) size it, `AEGIS_BENCH_BATCH` sets the pipeline's
-//! `batch.max_items`.
+//! `batch.max_items`, `AEGIS_BENCH_BIN` the collector binary (the static build, say).
 //!
 //! The collector runs as a child process; the figure is lines ÷ the collector's CPU seconds
 //! (user + system, from `/proc`), from the moment the file appears until the exporter has
@@ -89,7 +89,7 @@ exporters = ["loki"]
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
+    let mut child = Command::new(collector_binary())
         .args(["run", "--config"])
         .arg(&config)
         .env("AEGIS_LOG", "warn")
@@ -163,4 +163,10 @@ fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
     (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) as f64 / 100.0
+}
+
+/// The collector to measure: `AEGIS_BENCH_BIN` (say the static build,
+/// `target/x86_64-unknown-linux-musl/release/aegis`), else the one cargo built for the bench.
+fn collector_binary() -> String {
+    std::env::var("AEGIS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_aegis").to_owned())
 }
