@@ -33,6 +33,10 @@ pub struct Telemetry {
     /// Payloads an exporter plugin made and the host pushed (`sent`) or gave up on (`failed`),
     /// flushed ones included.
     pub exporter_payloads: IntCounterVec,
+    /// The endpoints a balancing OTLP exporter sends to now.
+    pub exporter_endpoints: IntGaugeVec,
+    /// DNS resolutions of a balancing exporter's `dns.hostname` that failed or found nothing.
+    pub exporter_resolve_failures: IntCounterVec,
     /// Items that entered each pipeline.
     pub pipeline_in: IntCounterVec,
     /// Items each pipeline handed to its exporters.
@@ -146,6 +150,18 @@ impl Telemetry {
                 "aegis_exporter_payloads_total",
                 "Payloads of exporter plugins, by outcome.",
                 &["exporter", "outcome"],
+            ),
+            exporter_endpoints: gauge(
+                &r,
+                "aegis_exporter_endpoints",
+                "The endpoints a balancing exporter sends to.",
+                &["exporter"],
+            ),
+            exporter_resolve_failures: counter(
+                &r,
+                "aegis_exporter_resolve_failures_total",
+                "DNS resolutions of a balancing exporter that failed or found no address.",
+                &["exporter"],
             ),
             pipeline_in: counter(&r, "aegis_pipeline_items_in_total", "Items that entered a pipeline.", &["pipeline"]),
             pipeline_out: counter(

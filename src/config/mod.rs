@@ -335,14 +335,37 @@ impl Parser<'_> {
                         (None, false) => self.url(&format!("{at}.endpoint"), &otlp.endpoint),
                         (None, true) => self.error(format!("{at}.endpoint"), "required (or `balance.endpoints`)"),
                         (Some(_), false) => self.error(&at, "set `endpoint` or `balance.endpoints`, not both"),
-                        (Some(balance), true) => {
-                            if balance.endpoints.is_empty() {
-                                self.error(format!("{at}.balance.endpoints"), "needs at least one endpoint");
+                        (Some(balance), true) => match &balance.dns {
+                            None if balance.endpoints.is_empty() => self.error(
+                                format!("{at}.balance.endpoints"),
+                                "needs at least one endpoint (or `balance.dns`)",
+                            ),
+                            None => {
+                                for (index, endpoint) in balance.endpoints.iter().enumerate() {
+                                    self.url(&format!("{at}.balance.endpoints[{index}]"), endpoint);
+                                }
                             }
-                            for (index, endpoint) in balance.endpoints.iter().enumerate() {
-                                self.url(&format!("{at}.balance.endpoints[{index}]"), endpoint);
+                            Some(_) if !balance.endpoints.is_empty() => {
+                                self.error(format!("{at}.balance"), "set `endpoints` or `dns`, not both")
                             }
-                        }
+                            Some(dns) => {
+                                if dns.hostname.trim().is_empty() {
+                                    self.error(format!("{at}.balance.dns.hostname"), "required");
+                                }
+                                if dns.port == 0 {
+                                    self.error(format!("{at}.balance.dns.port"), "must be a port number (1-65535)");
+                                }
+                                if dns.interval.is_zero() {
+                                    self.error(format!("{at}.balance.dns.interval"), "must be more than 0");
+                                }
+                                if !matches!(dns.scheme.as_str(), "http" | "https") {
+                                    self.error(
+                                        format!("{at}.balance.dns.scheme"),
+                                        format!("`{}`: expected `http` or `https`", dns.scheme),
+                                    );
+                                }
+                            }
+                        },
                     }
                     self.retry(&at, &otlp.retry);
                     if otlp.queue_size == 0 {

@@ -561,10 +561,44 @@ fn default_concurrency() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct BalanceConfig {
     /// The servers, each like `endpoint`.
+    #[serde(default)]
     pub endpoints: Vec<String>,
+    /// Instead of `endpoints`: the servers are the addresses a DNS name resolves to.
+    #[serde(default)]
+    pub dns: Option<DnsResolverConfig>,
     /// What picks an item's server.
     #[serde(default)]
     pub routing_key: RoutingKey,
+}
+
+/// Endpoints from DNS: every address `hostname` resolves to, at `port`, resolved again every
+/// `interval` (a Kubernetes headless service, say).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DnsResolverConfig {
+    /// The name to resolve.
+    pub hostname: String,
+    /// The port of every address.
+    #[serde(default = "default_dns_port")]
+    pub port: u16,
+    /// How often the name is resolved again.
+    #[serde(default = "default_dns_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// `http` or `https`, the scheme of each endpoint's URL.
+    #[serde(default = "default_dns_scheme")]
+    pub scheme: String,
+}
+
+fn default_dns_port() -> u16 {
+    4317
+}
+
+fn default_dns_interval() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_dns_scheme() -> String {
+    "http".to_owned()
 }
 
 /// What routes an item to one of several endpoints.

@@ -144,6 +144,40 @@ fn points_at_the_line_of_invalid_toml() {
 }
 
 #[test]
+fn a_balance_from_dns_is_checked_key_by_key() {
+    let errors = errors_of(
+        r#"
+        [receivers.otlp]
+        kind = "otlp"
+        grpc = "127.0.0.1:4317"
+        [exporters.ok]
+        kind = "otlp"
+        balance = { dns = { hostname = "tails.observability.svc", port = 4317, interval = "30s" } }
+        [exporters.both]
+        kind = "otlp"
+        balance = { endpoints = ["http://a:4317"], dns = { hostname = "tails" } }
+        [exporters.bad]
+        kind = "otlp"
+        balance = { dns = { hostname = " ", port = 0, interval = "0s", scheme = "grpc" } }
+        [pipelines.traces]
+        signal = "traces"
+        receivers = ["otlp"]
+        exporters = ["ok", "both", "bad"]
+        "#,
+    );
+    assert_eq!(
+        errors,
+        [
+            "exporters.bad.balance.dns.hostname: required",
+            "exporters.bad.balance.dns.port: must be a port number (1-65535)",
+            "exporters.bad.balance.dns.interval: must be more than 0",
+            "exporters.bad.balance.dns.scheme: `grpc`: expected `http` or `https`",
+            "exporters.both.balance: set `endpoints` or `dns`, not both",
+        ]
+    );
+}
+
+#[test]
 fn an_otlp_exporter_has_one_endpoint_or_a_balance_over_several() {
     let errors = errors_of(
         r#"
@@ -174,7 +208,7 @@ fn an_otlp_exporter_has_one_endpoint_or_a_balance_over_several() {
         "exporters.none.endpoint: required (or `balance.endpoints`)",
         "exporters.both: set `endpoint` or `balance.endpoints`, not both",
         "exporters.bad.balance.endpoints[1]: `ftp://b` is not an http:// or https:// URL",
-        "exporters.empty.balance.endpoints: needs at least one endpoint",
+        "exporters.empty.balance.endpoints: needs at least one endpoint (or `balance.dns`)",
     ] {
         assert!(errors.iter().any(|e| e == expected), "missing {expected:?} in {errors:#?}");
     }

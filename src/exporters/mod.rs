@@ -50,6 +50,16 @@ impl ExportCounters {
         self.telemetry.exporter_failed.with_label_values(&[&self.exporter, pipeline, reason])
     }
 
+    /// The gauge of the endpoints a balancing exporter sends to.
+    pub(crate) fn endpoints(&self) -> prometheus::IntGauge {
+        self.telemetry.exporter_endpoints.with_label_values(&[&self.exporter])
+    }
+
+    /// The count of failed DNS resolutions.
+    pub(crate) fn resolve_failures(&self) -> IntCounter {
+        self.telemetry.exporter_resolve_failures.with_label_values(&[&self.exporter])
+    }
+
     /// Counts the outcome of delivering `item` and logs a failure.
     pub(crate) fn record(&self, item: &ExportItem, result: &Result<(), Failed>) {
         match result {

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::{ExportCounters, SendError, parse_retry_after, with_retry};
 use crate::batch::{Signal, signal_name};
-use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
+use crate::config::{Compression, DnsResolverConfig, OtlpExporterConfig, OtlpProtocol};
 use crate::otlp::{RawCodec, grpc_path, http_path, partial_success};
 use crate::topology::pipeline::ExportItem;
 
@@ -26,6 +26,7 @@ pub(crate) enum Error {
     Setup { exporter: String, key: &'static str, message: String },
 }
 
+#[derive(Clone)]
 enum Transport {
     Grpc(Channel),
     Http(reqwest::Client),
@@ -35,8 +36,10 @@ enum Transport {
 pub(crate) struct OtlpExporter {
     name: String,
     config: OtlpExporterConfig,
-    /// One per endpoint: `endpoint`, or each of `balance.endpoints`.
-    transports: Vec<(String, Transport)>,
+    tls: Option<rustls::RootCertStore>,
+    /// One per endpoint: `endpoint`, each of `balance.endpoints`, or each address
+    /// `balance.dns` resolved to (replaced whole when the answer changes).
+    transports: RwLock<Arc<Vec<(String, Transport)>>>,
     headers: Vec<(String, String)>,
 }
 
@@ -45,6 +48,8 @@ impl OtlpExporter {
         let setup = |key, message: String| Error::Setup { exporter: name.to_string(), key, message };
         let tls = tls_root_store(config.tls.ca_file.as_deref()).map_err(|m| setup("tls.ca_file", m))?;
         let urls = match &config.balance {
+            // Resolved when the exporter starts.
+            Some(balance) if balance.dns.is_some() => Vec::new(),
             Some(balance) => balance.endpoints.clone(),
             None => vec![config.endpoint.clone()],
         };
@@ -57,9 +62,66 @@ impl OtlpExporter {
         Ok(Self {
             name: name.to_string(),
             config: config.clone(),
-            transports,
+            tls,
+            transports: RwLock::new(Arc::new(transports)),
             headers: config.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
         })
+    }
+
+    /// The endpoints as they are now.
+    fn current(&self) -> Arc<Vec<(String, Transport)>> {
+        self.transports.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Resolves `dns.hostname` and, when the addresses changed, sends to them from now on
+    /// (keeping the connections of addresses that stayed). A failure or an empty answer
+    /// keeps the endpoints there were, and is counted.
+    async fn resolve(&self, dns: &DnsResolverConfig, failures: &prometheus::IntCounter, gauge: &prometheus::IntGauge) {
+        let lookup = tokio::net::lookup_host((dns.hostname.as_str(), dns.port));
+        let problem = match tokio::time::timeout(dns.interval.max(Duration::from_secs(1)), lookup).await {
+            Ok(Ok(addresses)) => {
+                let urls = endpoint_urls(&dns.scheme, addresses);
+                if !urls.is_empty() {
+                    self.replace_endpoints(dns, urls, gauge);
+                    return;
+                }
+                "it has no address".to_owned()
+            }
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "it timed out".to_owned(),
+        };
+        failures.inc();
+        tracing::warn!(
+            exporter = self.name,
+            hostname = dns.hostname,
+            problem,
+            "Resolving the balance's DNS name failed; the endpoints stay as they were."
+        );
+    }
+
+    fn replace_endpoints(&self, dns: &DnsResolverConfig, urls: Vec<String>, gauge: &prometheus::IntGauge) {
+        let current = self.current();
+        if current.iter().map(|(url, _)| url).eq(urls.iter()) {
+            return;
+        }
+        let mut next = Vec::with_capacity(urls.len());
+        for url in urls {
+            let transport = match current.iter().find(|(known, _)| *known == url) {
+                Some((_, transport)) => transport.clone(),
+                None => match Self::transport(&url, &self.config, self.tls.clone()) {
+                    Ok(transport) => transport,
+                    Err((_, message)) => {
+                        tracing::warn!(exporter = self.name, url, message, "An endpoint from DNS cannot be used.");
+                        continue;
+                    }
+                },
+            };
+            next.push((url, transport));
+        }
+        let urls: Vec<&str> = next.iter().map(|(url, _)| url.as_str()).collect();
+        tracing::info!(exporter = self.name, hostname = dns.hostname, endpoints = ?urls, "The balance's endpoints changed.");
+        gauge.set(next.len() as i64);
+        *self.transports.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
     }
 
     fn transport(
@@ -128,6 +190,26 @@ impl OtlpExporter {
     ) {
         let exporter = Arc::new(self);
         let counters = Arc::new(counters);
+        let balanced = exporter.config.balance.is_some();
+        let gauge = counters.endpoints();
+        if balanced {
+            gauge.set(exporter.current().len() as i64);
+        }
+        // DNS: resolved once before the first send, then again every interval.
+        let resolver = match exporter.config.balance.as_ref().and_then(|b| b.dns.clone()) {
+            Some(dns) => {
+                let failures = counters.resolve_failures();
+                exporter.resolve(&dns, &failures, &gauge).await;
+                let (exporter, gauge) = (exporter.clone(), gauge.clone());
+                Some(tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(dns.interval).await;
+                        exporter.resolve(&dns, &failures, &gauge).await;
+                    }
+                }))
+            }
+            None => None,
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..exporter.config.concurrency.max(1) {
             let exporter = exporter.clone();
@@ -137,29 +219,52 @@ impl OtlpExporter {
             tasks.spawn(async move {
                 while let Ok(item) = queue.recv().await {
                     depth.dec();
-                    if exporter.transports.len() == 1 {
-                        let result = with_retry(&exporter.config.retry, || exporter.send(0, &item)).await;
+                    let mut transports = exporter.current();
+                    if transports.is_empty() {
+                        // DNS has found no endpoint yet: wait for one as for a server that is down.
+                        let waited = with_retry(&exporter.config.retry, || async {
+                            match exporter.current().is_empty() {
+                                true => Err(SendError::Retryable {
+                                    message: "the balance's DNS name has not resolved to any endpoint".into(),
+                                    retry_after: None,
+                                }),
+                                false => Ok(()),
+                            }
+                        })
+                        .await;
+                        if let Err(failed) = waited {
+                            counters.record(&item, &Err(failed));
+                            continue;
+                        }
+                        transports = exporter.current();
+                    }
+                    if !balanced {
+                        let result = with_retry(&exporter.config.retry, || exporter.send(&transports[0], &item)).await;
                         counters.record(&item, &result);
                         continue;
                     }
                     let key = exporter.config.balance.as_ref().map(|b| b.routing_key).unwrap_or_default();
-                    let urls: Vec<String> = exporter.transports.iter().map(|(url, _)| url.clone()).collect();
+                    let urls: Vec<String> = transports.iter().map(|(url, _)| url.clone()).collect();
                     for (index, batch) in super::balance::route(&item.batch, &urls, key) {
                         let part = ExportItem { pipeline: item.pipeline.clone(), batch };
-                        let result = with_retry(&exporter.config.retry, || exporter.send(index, &part)).await;
+                        let result =
+                            with_retry(&exporter.config.retry, || exporter.send(&transports[index], &part)).await;
                         counters.record(&part, &result);
                     }
                 }
             });
         }
         while tasks.join_next().await.is_some() {}
+        if let Some(resolver) = resolver {
+            resolver.abort();
+        }
         tracing::debug!(exporter = exporter.name, "Exporter drained.");
     }
 
-    async fn send(&self, index: usize, item: &ExportItem) -> Result<(), SendError> {
+    async fn send(&self, endpoint: &(String, Transport), item: &ExportItem) -> Result<(), SendError> {
         let signal = item.batch.signal;
         let payload = item.batch.payload.clone();
-        let (url, transport) = &self.transports[index];
+        let (url, transport) = endpoint;
         let response = match transport {
             Transport::Grpc(channel) => self.send_grpc(channel.clone(), signal, payload).await?,
             Transport::Http(client) => self.send_http(url, client, signal, payload).await?,
@@ -269,4 +374,53 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::Certificate
     rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| format!("not a PEM certificate file: {error}"))
+}
+
+/// The endpoint URLs of resolved addresses, sorted and each once (`[v6]:port`, as URLs
+/// write IPv6 addresses).
+fn endpoint_urls(scheme: &str, addresses: impl Iterator<Item = std::net::SocketAddr>) -> Vec<String> {
+    let mut urls: Vec<String> = addresses.map(|address| format!("{scheme}://{address}")).collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_addresses_become_sorted_distinct_urls() {
+        let addresses = ["10.0.0.2:4317", "[fd00::1]:4317", "10.0.0.1:4317", "10.0.0.2:4317"]
+            .into_iter()
+            .map(|a| a.parse::<std::net::SocketAddr>().unwrap());
+        assert_eq!(
+            endpoint_urls("http", addresses),
+            ["http://10.0.0.1:4317", "http://10.0.0.2:4317", "http://[fd00::1]:4317"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_dns_answer_replaces_the_endpoints_and_the_same_one_changes_nothing() {
+        let config: OtlpExporterConfig =
+            toml::from_str(r#"balance = { dns = { hostname = "tails.observability.svc", port = 4317 } }"#).unwrap();
+        let dns = config.balance.as_ref().and_then(|b| b.dns.clone()).unwrap();
+        let exporter = OtlpExporter::new("tails", &config).unwrap();
+        assert!(exporter.current().is_empty(), "nothing before the first answer");
+        let gauge = prometheus::IntGauge::new("endpoints", "test").unwrap();
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let names = |exporter: &OtlpExporter| exporter.current().iter().map(|(u, _)| u.clone()).collect::<Vec<_>>();
+
+        exporter.replace_endpoints(&dns, urls(&["http://10.0.0.1:4317", "http://10.0.0.2:4317"]), &gauge);
+        assert_eq!(names(&exporter), ["http://10.0.0.1:4317", "http://10.0.0.2:4317"]);
+        assert_eq!(gauge.get(), 2);
+        let before = exporter.current();
+        exporter.replace_endpoints(&dns, urls(&["http://10.0.0.1:4317", "http://10.0.0.2:4317"]), &gauge);
+        assert!(Arc::ptr_eq(&before, &exporter.current()), "the same answer keeps the endpoints as they are");
+
+        // A pod went away and another came: the list follows.
+        exporter.replace_endpoints(&dns, urls(&["http://10.0.0.2:4317", "http://10.0.0.3:4317"]), &gauge);
+        assert_eq!(names(&exporter), ["http://10.0.0.2:4317", "http://10.0.0.3:4317"]);
+        assert_eq!(gauge.get(), 2);
+    }
 }

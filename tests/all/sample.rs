@@ -364,6 +364,45 @@ async fn partitioned_workers_decide_every_trace_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_balancing_exporter_takes_its_endpoints_from_dns() {
+    // A sink on 127.0.0.1 and, at the same port, one on ::1 where the machine has it:
+    // `localhost` resolves to one or both, and each address is an endpoint.
+    let first = Sink::start().await;
+    let port = first.address.port();
+    let resolved: BTreeSet<std::net::IpAddr> =
+        tokio::net::lookup_host(("localhost", port)).await.expect("localhost resolves").map(|a| a.ip()).collect();
+    let mut sinks = vec![first];
+    for ip in &resolved {
+        if *ip != std::net::IpAddr::from([127, 0, 0, 1]) {
+            sinks.push(Sink::start_on((*ip, port).into()).await.expect("a sink at every address of localhost"));
+        }
+    }
+    assert!(resolved.contains(&std::net::IpAddr::from([127, 0, 0, 1])), "localhost is 127.0.0.1: {resolved:?}");
+    let collector = Collector::start(&fixture("balance-dns.toml"), &[("AEGIS_TEST_SINK_PORT", port.to_string())]);
+    collector.wait_metric("aegis_exporter_endpoints{exporter=\"tails\"}", resolved.len() as f64);
+    let ids = trace_ids(20, 52);
+    let traces: Vec<Vec<Span>> = ids.iter().map(|id| users_trace(id, 45)).collect();
+    send_traces(&collector, traces.iter().flat_map(|t| t[..2].to_vec()).collect()).await;
+    send_traces(&collector, traces.iter().flat_map(|t| t[2..].to_vec()).collect()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sinks.iter().map(|s| s.spans().len()).sum::<usize>() < 80 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got: Vec<Vec<Span>> = sinks.iter().map(Sink::spans).collect();
+    assert_eq!(got.iter().map(Vec::len).sum::<usize>(), 80, "every span, once");
+    let sets: Vec<BTreeSet<Vec<u8>>> = got.iter().map(|spans| trace_id_set(spans)).collect();
+    for (i, a) in sets.iter().enumerate() {
+        for b in &sets[i + 1..] {
+            assert!(a.is_disjoint(b), "a trace went to two endpoints");
+        }
+    }
+    collector.wait_metric("aegis_exporter_sent_items_total{exporter=\"tails\",pipeline=\"traces\"}", 80.0);
+    collector.wait_metric("aegis_exporter_resolve_failures_total{exporter=\"tails\"}", 0.0);
+    let (status, logs) = collector.stop();
+    assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balancing_exporter_sends_each_trace_whole_to_one_of_its_endpoints() {
     let (a, b) = (Sink::start().await, Sink::start().await);
     let collector = Collector::start(

@@ -293,8 +293,18 @@ impl Sink {
         Self::start_with(Some(identity)).await
     }
 
+    /// Starts a sink on `address` (a loopback address and a port), if it can be bound.
+    pub(crate) async fn start_on(address: std::net::SocketAddr) -> Option<Sink> {
+        let listener = tokio::net::TcpListener::bind(address).await.ok()?;
+        Some(Self::serve(listener, None))
+    }
+
     async fn start_with(identity: Option<tonic::transport::Identity>) -> Sink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        Self::serve(listener, identity)
+    }
+
+    fn serve(listener: tokio::net::TcpListener, identity: Option<tonic::transport::Identity>) -> Sink {
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let service = SinkService(received.clone());
