@@ -438,6 +438,25 @@ impl Parser<'_> {
         if pipeline.workers == 0 || pipeline.workers > 64 {
             self.error(format!("{at}.workers"), "must be between 1 and 64");
         }
+        // Tail sampling decides each trace from the spans its instance saw: on several
+        // workers without a partition, every trace would be decided in pieces.
+        if pipeline.workers > 1 && pipeline.partition_by.is_none() {
+            let tail = pipeline.processors.iter().find(|name| {
+                config.processors.get(*name).is_some_and(|p| {
+                    p.plugin == PluginSource::Builtin("sample".into())
+                        && p.config.get("mode").and_then(|m| m.as_str()) == Some("tail")
+                })
+            });
+            if let Some(tail) = tail {
+                self.error(
+                    format!("{at}.partition_by"),
+                    format!(
+                        "required with `workers > 1` and the tail sampler `{tail}`: set `partition_by = \"trace_id\"` \
+                         so that every span of a trace reaches the same instance"
+                    ),
+                );
+            }
+        }
     }
 
     fn receiver_transports(&mut self, at: &str, receiver: &PluginReceiverConfig) {

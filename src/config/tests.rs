@@ -217,3 +217,42 @@ fn an_otlp_exporter_has_one_endpoint_or_a_balance_over_several() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn a_tail_sampler_on_several_workers_needs_a_partition() {
+    let config = |partition: &str| {
+        format!(
+            r#"
+            [receivers.otlp]
+            kind = "otlp"
+            grpc = "127.0.0.1:4317"
+            [processors.tail]
+            plugin = "builtin:sample"
+            config = {{ mode = "tail" }}
+            [processors.head]
+            plugin = "builtin:sample"
+            [exporters.out]
+            kind = "debug"
+            [pipelines.tail]
+            signal = "traces"
+            receivers = ["otlp"]
+            processors = ["tail"]
+            exporters = ["out"]
+            workers = 2
+            {partition}
+            [pipelines.head]
+            signal = "traces"
+            receivers = ["otlp"]
+            processors = ["head"]
+            exporters = ["out"]
+            workers = 2
+            "#
+        )
+    };
+    assert_eq!(
+        errors_of(&config("")),
+        ["pipelines.tail.partition_by: required with `workers > 1` and the tail sampler `tail`: set \
+             `partition_by = \"trace_id\"` so that every span of a trace reaches the same instance"]
+    );
+    assert!(errors_of(&config(r#"partition_by = "trace_id""#)).is_empty());
+}
