@@ -191,16 +191,13 @@ impl OtlpExporter {
         let exporter = Arc::new(self);
         let counters = Arc::new(counters);
         let balanced = exporter.config.balance.is_some();
-        let gauge = counters.endpoints();
-        if balanced {
-            gauge.set(exporter.current().len() as i64);
-        }
         // DNS: resolved once before the first send, then again every interval.
         let resolver = match exporter.config.balance.as_ref().and_then(|b| b.dns.clone()) {
             Some(dns) => {
+                let gauge = counters.endpoints();
                 let failures = counters.resolve_failures();
                 exporter.resolve(&dns, &failures, &gauge).await;
-                let (exporter, gauge) = (exporter.clone(), gauge.clone());
+                let exporter = exporter.clone();
                 Some(tokio::spawn(async move {
                     loop {
                         tokio::time::sleep(dns.interval).await;
@@ -208,7 +205,12 @@ impl OtlpExporter {
                     }
                 }))
             }
-            None => None,
+            None => {
+                if balanced {
+                    counters.endpoints().set(exporter.current().len() as i64);
+                }
+                None
+            }
         };
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..exporter.config.concurrency.max(1) {

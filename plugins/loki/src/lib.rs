@@ -79,12 +79,12 @@ impl Exporter for Loki {
             for scope_logs in resource_logs.scope_logs() {
                 let scope = scope_logs.scope();
                 // Resource and scope values are the same for every record beneath them.
+                let fields = Fields { resource: &resource, scope: &scope, record: None };
                 let shared: Vec<Option<String>> = self
                     .settings
                     .labels
                     .iter()
                     .map(|(_, source)| {
-                        let fields = Fields { resource: &resource, scope: &scope, record: None };
                         source.is_per_container().then(|| fields.value(source).map(Cow::into_owned)).flatten()
                     })
                     .collect();
@@ -136,17 +136,12 @@ impl Loki {
             }
         }
 
-        let source_fields = Fields { resource, scope, record: Some((record, &fields)) };
-        fn label<'s>(
-            source: &Source,
-            shared: &'s Option<String>,
-            level: Option<&'s str>,
-            fields: &Fields<'_, 's>,
-        ) -> Option<Cow<'s, str>> {
-            let found = match source {
-                Source::Severity => level.map(Cow::Borrowed),
-                _ if source.is_per_container() => shared.as_deref().map(Cow::Borrowed),
-                _ => fields.value(source),
+        let source_fields =
+            Fields { resource, scope, record: Some(Record { view: record, fields: &fields, level: level.as_deref() }) };
+        fn label<'s>(source: &Source, shared: &'s Option<String>, fields: &Fields<'s, '_>) -> Option<Cow<'s, str>> {
+            let found = match source.is_per_container() {
+                true => shared.as_deref().map(Cow::Borrowed),
+                false => fields.value(source),
             };
             found.filter(|v| !v.is_empty())
         }
@@ -154,7 +149,7 @@ impl Loki {
         // (and put through the guard) only values that changed.
         let repeat = self.memo.as_ref().is_some_and(|memo| {
             settings.labels.iter().zip(shared).zip(&memo.found).all(|(((_, source), shared), before)| {
-                label(source, shared, level.as_deref(), &source_fields).as_deref() == before.as_deref()
+                label(source, shared, &source_fields).as_deref() == before.as_deref()
             })
         });
         if repeat {
@@ -167,9 +162,7 @@ impl Loki {
                 .labels
                 .iter()
                 .zip(shared)
-                .map(|((_, source), shared)| {
-                    label(source, shared, level.as_deref(), &source_fields).map(Cow::into_owned)
-                })
+                .map(|((_, source), shared)| label(source, shared, &source_fields).map(Cow::into_owned))
                 .collect();
             let memo = self.labels(found, now);
             self.memo = Some(memo);
@@ -180,11 +173,8 @@ impl Loki {
             .structured_metadata
             .iter()
             .filter_map(|(name, metadata)| {
-                let found = match metadata {
-                    Source::Severity => level.as_deref().map(Cow::Borrowed),
-                    _ => source_fields.value(metadata),
-                };
-                found.filter(|v| !v.is_empty()).map(|v| (name.clone(), v.into_owned()))
+                let found = source_fields.value(metadata).filter(|v| !v.is_empty());
+                found.map(|v| (name.clone(), v.into_owned()))
             })
             .collect();
         let timestamp =
@@ -268,27 +258,32 @@ impl Loki {
 }
 
 /// Where a record's label and metadata values come from: its resource and scope, and the
-/// record with its singular fields already read (none for values shared by a scope).
+/// record (none for values shared by a scope).
 struct Fields<'r, 'a> {
     resource: &'r Resource<'a>,
     scope: &'r Scope<'a>,
-    record: Option<(&'r LogRecord<'a>, &'r LogFields<'a>)>,
+    record: Option<Record<'r, 'a>>,
 }
 
-impl<'a> Fields<'_, 'a> {
+/// A record with its singular fields and its level label already worked out.
+#[derive(Clone, Copy)]
+struct Record<'r, 'a> {
+    view: &'r LogRecord<'a>,
+    fields: &'r LogFields<'a>,
+    level: Option<&'r str>,
+}
+
+impl<'r> Fields<'r, '_> {
     /// The text of `source`, borrowed from the request where it is a string there.
-    fn value(&self, source: &Source) -> Option<Cow<'a, str>> {
+    fn value(&self, source: &Source) -> Option<Cow<'r, str>> {
         let record = self.record;
         match source {
             Source::Resource(key) => self.resource.attribute(key).map(|v| line::text_cow(v.get())),
             Source::ScopeName => Some(Cow::Borrowed(self.scope.name())),
-            Source::Attribute(key) => record?.0.attribute(key).map(|v| line::text_cow(v.get())),
-            Source::Severity => {
-                let fields = record?.1;
-                labels::level(fields.severity_number, fields.severity_text)
-            }
-            Source::TraceId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.1.trace_id))),
-            Source::SpanId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.1.span_id))),
+            Source::Attribute(key) => record?.view.attribute(key).map(|v| line::text_cow(v.get())),
+            Source::Severity => record?.level.map(Cow::Borrowed),
+            Source::TraceId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.fields.trace_id))),
+            Source::SpanId => Some(Cow::Owned(aegis_plugin_sdk::hash::hex(record?.fields.span_id))),
         }
     }
 }
