@@ -13,9 +13,17 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 /// A started instance of a first-party processor, as a pipeline worker holds it.
 pub(crate) fn wasm_slot(builtin: &str, config_json: &str) -> (Arc<Runtime>, Slot) {
     let runtime = Arc::new(Runtime::new(&Default::default(), Telemetry::new()).expect("runtime"));
+    // `AEGIS_BENCH_WASM_DIR=DIR` runs DIR/aegis_plugin_NAME.wasm instead of the embedded
+    // build: the same plugin built with other flags, without rebuilding the host.
+    let source = match std::env::var_os("AEGIS_BENCH_WASM_DIR") {
+        Some(dir) => PluginSource::File(
+            std::path::Path::new(&dir).join(format!("aegis_plugin_{}.wasm", builtin.replace('-', "_"))),
+        ),
+        None => PluginSource::Builtin(builtin.to_string()),
+    };
     let spec = PluginSpec {
         name: builtin.to_string(),
-        source: PluginSource::Builtin(builtin.to_string()),
+        source,
         world: World::Processor,
         config_json: config_json.to_string(),
         limits: Limits { memory: bytesize::ByteSize::mib(256), timeout: Duration::from_secs(5) },

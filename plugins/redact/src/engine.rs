@@ -25,21 +25,47 @@ pub(crate) enum KeyRule {
     Scan,
 }
 
-/// One attribute that changes: its key, and its new value (an encoded `AnyValue`
-/// payload), or none when it is removed.
+/// One attribute that changes: which one it is (its position among the set's
+/// attributes and its field in the message), its key, and its new value (an encoded
+/// `AnyValue` payload), or none when it is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Edit {
+    index: usize,
+    field: (usize, usize),
     key: (usize, usize),
     value: Option<(usize, usize)>,
 }
 
-/// The attributes of one set that change, in their order, with their new values.
-/// Applied by key: every occurrence of a key that appears more than once goes with it.
+/// A summary attribute the set already had (from an earlier redaction), with the value it
+/// has once the plan is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Existing {
+    key: &'static str,
+    field: (usize, usize),
+    value: (usize, usize),
+}
+
+/// The attributes of one set that change, each at its own place: an attribute that
+/// appears twice is redacted twice, and nothing else moves.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     edits: Vec<Edit>,
     keys: String,
     values: Vec<u8>,
+    existing: Vec<Existing>,
+    existing_values: Vec<u8>,
+}
+
+/// One planned change, as [`Plan::edits`] gives it.
+#[derive(Clone, Debug)]
+pub(crate) struct PlannedEdit<'p> {
+    /// The attribute's position among the set's attributes.
+    pub(crate) index: usize,
+    /// Its whole field in the message the plan was made from.
+    pub(crate) field: std::ops::Range<usize>,
+    pub(crate) key: &'p str,
+    /// The new encoded value; `None` removes the attribute.
+    pub(crate) value: Option<&'p [u8]>,
 }
 
 impl Plan {
@@ -47,16 +73,13 @@ impl Plan {
         self.edits.clear();
         self.keys.clear();
         self.values.clear();
+        self.existing.clear();
+        self.existing_values.clear();
     }
 
     /// Whether nothing changes.
     pub(crate) fn is_empty(&self) -> bool {
         self.edits.is_empty()
-    }
-
-    /// How many attributes change.
-    pub(crate) fn len(&self) -> usize {
-        self.edits.len()
     }
 
     fn key(&mut self, key: &str) -> (usize, usize) {
@@ -65,24 +88,59 @@ impl Plan {
         (start, self.keys.len())
     }
 
-    fn remove(&mut self, key: &str) {
+    fn remove(&mut self, index: usize, field: std::ops::Range<usize>, key: &str) {
         let key = self.key(key);
-        self.edits.push(Edit { key, value: None });
+        self.edits.push(Edit { index, field: (field.start, field.end), key, value: None });
     }
 
-    fn replace(&mut self, key: &str, value: &impl EncodeValue) {
+    fn replace(&mut self, index: usize, field: std::ops::Range<usize>, key: &str, value: &impl EncodeValue) {
         let key = self.key(key);
         let start = self.values.len();
         value.encode(&mut self.values);
-        self.edits.push(Edit { key, value: Some((start, self.values.len())) });
+        self.edits.push(Edit { index, field: (field.start, field.end), key, value: Some((start, self.values.len())) });
     }
 
-    /// The changes: each key, and its new encoded value or `None` for a removal.
-    pub(crate) fn edits(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> + '_ {
-        self.edits.iter().map(|e| {
-            let key = self.keys.get(e.key.0..e.key.1).unwrap_or("");
-            (key, e.value.and_then(|(a, b)| self.values.get(a..b)))
+    /// Notes a summary attribute the set already has, with `original` its value before
+    /// the plan (the plan's own edit of it, made just before, wins).
+    fn existing(&mut self, index: usize, field: std::ops::Range<usize>, key: &'static str, original: &[u8]) {
+        let value = match self.edits.last() {
+            Some(edit) if edit.index == index => match edit.value {
+                Some((a, b)) => self.values.get(a..b).unwrap_or_default(),
+                None => return,
+            },
+            _ => original,
+        };
+        let start = self.existing_values.len();
+        self.existing_values.extend_from_slice(value);
+        let value = (start, self.existing_values.len());
+        self.existing.push(Existing { key, field: (field.start, field.end), value });
+    }
+
+    /// The changes, in the attributes' order.
+    pub(crate) fn edits(&self) -> impl Iterator<Item = PlannedEdit<'_>> + '_ {
+        self.edits.iter().map(|e| PlannedEdit {
+            index: e.index,
+            field: e.field.0..e.field.1,
+            key: self.keys.get(e.key.0..e.key.1).unwrap_or(""),
+            value: e.value.and_then(|(a, b)| self.values.get(a..b)),
         })
+    }
+
+    /// Whether the set already has summary attributes.
+    pub(crate) fn has_existing(&self) -> bool {
+        !self.existing.is_empty()
+    }
+
+    /// The value summary attribute `key` has once the plan is applied (its last
+    /// occurrence, protobuf's last-one-wins).
+    pub(crate) fn existing_value(&self, key: &str) -> Option<AnyValue<'_>> {
+        let e = self.existing.iter().rev().find(|e| e.key == key)?;
+        self.existing_values.get(e.value.0..e.value.1).map(AnyValue::new)
+    }
+
+    /// The fields of summary attribute `key` that remain once the plan is applied.
+    pub(crate) fn existing_fields<'p>(&'p self, key: &'p str) -> impl Iterator<Item = std::ops::Range<usize>> + 'p {
+        self.existing.iter().filter(move |e| e.key == key).map(|e| e.field.0..e.field.1)
     }
 }
 
@@ -91,6 +149,15 @@ const MASKED_COUNT: &str = "redaction.masked.count";
 const MASKED_KEYS: &str = "redaction.masked.keys";
 const REDACTED_COUNT: &str = "redaction.redacted.count";
 const REDACTED_KEYS: &str = "redaction.redacted.keys";
+
+/// The summary attribute `key` names, if it names one.
+#[inline]
+fn summary_key(key: &str) -> Option<&'static str> {
+    if !key.starts_with("redaction.") {
+        return None;
+    }
+    [MASKED_COUNT, MASKED_KEYS, REDACTED_COUNT, REDACTED_KEYS].into_iter().find(|k| *k == key)
+}
 
 /// What was masked and removed in one set of attributes (with a log record's body), for
 /// its summary attributes.
@@ -259,26 +326,6 @@ impl Engine {
         &self.text
     }
 
-    /// What becomes of the value of `key`, attribute `i` of a set of kind `set`: the
-    /// same as last time when the key is.
-    fn positional_rule(&mut self, set: Set, i: usize, key: &str) -> KeyRule {
-        if let Some((last, rule)) = self.memo[set as usize].get(i)
-            && same(last.as_bytes(), key.as_bytes())
-        {
-            return *rule;
-        }
-        let rule = self.key_rule(key);
-        let memo = &mut self.memo[set as usize];
-        if let Some((last, last_rule)) = memo.get_mut(i) {
-            last.clear();
-            last.push_str(key);
-            *last_rule = rule;
-        } else if i == memo.len() && i < MEMO_KEYS {
-            memo.push((key.to_owned(), rule));
-        }
-        rule
-    }
-
     /// What becomes of the value of `key`.
     pub(crate) fn key_rule(&mut self, key: &str) -> KeyRule {
         if let Some(&rule) = self.cache.get(key) {
@@ -317,19 +364,41 @@ impl Engine {
         tally: &mut Tally,
     ) {
         plan.clear();
-        for (i, (key, value)) in attributes.enumerate() {
-            match self.positional_rule(set, i, key) {
+        let mut attributes = attributes;
+        let mut i = 0;
+        // Out of `self` for the loop: a key the same as last time at its place is read
+        // from here (it is UTF-8 already), while the loop redacts through `self`.
+        let mut memo = std::mem::take(&mut self.memo[set as usize]);
+        while let Some((raw, value)) = attributes.next_raw() {
+            let field = attributes.field_range();
+            let (key, rule) = match memo.get(i) {
+                Some((last, rule)) if same(last.as_bytes(), raw) => (last.as_str(), *rule),
+                _ => {
+                    // Keys that are not UTF-8 are passed over, as `Attributes` does.
+                    let Ok(key) = std::str::from_utf8(raw) else { continue };
+                    let rule = self.key_rule(key);
+                    if let Some((last, last_rule)) = memo.get_mut(i) {
+                        last.clear();
+                        last.push_str(key);
+                        *last_rule = rule;
+                    } else if i == memo.len() && i < MEMO_KEYS {
+                        memo.push((key.to_owned(), rule));
+                    }
+                    (key, rule)
+                }
+            };
+            match rule {
                 KeyRule::Ignore => {}
                 KeyRule::Remove => {
                     summary.removed(key);
                     tally.removed += 1;
-                    plan.remove(key);
+                    plan.remove(i, field.clone(), key);
                 }
                 KeyRule::Mask(reason) => {
                     if self.mask_whole(value) {
                         tally.masked[reason.index()] += 1;
                         summary.masked(key);
-                        plan.replace(key, &ValueRef::Str(&self.text));
+                        plan.replace(i, field.clone(), key, &ValueRef::Str(&self.text));
                     }
                 }
                 KeyRule::Scan => {
@@ -338,13 +407,18 @@ impl Engine {
                         self.path.push_str(key);
                     }
                     match self.value(value, 0, summary, tally) {
-                        Some(Changed::Text) => plan.replace(key, &ValueRef::Str(&self.text)),
-                        Some(Changed::Value(v)) => plan.replace(key, &v),
+                        Some(Changed::Text) => plan.replace(i, field.clone(), key, &ValueRef::Str(&self.text)),
+                        Some(Changed::Value(v)) => plan.replace(i, field.clone(), key, &v),
                         None => {}
                     }
                 }
             }
+            if let Some(summary_key) = summary_key(key) {
+                plan.existing(i, field, summary_key, value.bytes());
+            }
+            i += 1;
         }
+        self.memo[set as usize] = memo;
     }
 
     /// Redacts a log record's body; its parts are named `body...` in the summary.

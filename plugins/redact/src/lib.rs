@@ -13,7 +13,7 @@ mod engine;
 mod tests;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{AttributeList, AttributeScratch, Attributes, LogRecord, MessageMut, Span, SpanEventData};
+use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
 use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
 use config::Scope;
@@ -38,8 +38,8 @@ pub struct Redact {
     plan: Plan,
     summary: Summary,
     tally: Tally,
-    /// The table `edit_attributes` rewrites attributes with.
-    scratch: AttributeScratch,
+    /// The encoded values of the summary attributes being written.
+    summary_values: Vec<u8>,
     /// The payloads of a span's events being rewritten, and where each is.
     events: Vec<u8>,
     event_bounds: Vec<(usize, usize)>,
@@ -153,7 +153,7 @@ impl Redact {
             engine: Engine::new(rules),
             plan: Plan::default(),
             tally: Tally::default(),
-            scratch: AttributeScratch::default(),
+            summary_values: Vec::new(),
             events: Vec::new(),
             event_bounds: Vec::new(),
         })
@@ -218,42 +218,56 @@ impl Redact {
     }
 
     /// Writes the attributes in field `number` of `msg` as planned, with the summary;
-    /// returns whether anything changed. The message is re-encoded once, with the
-    /// unchanged attributes copied as they are.
+    /// returns whether anything changed. The message is copied once: unchanged
+    /// attributes as they are, each change at its own place, new summary attributes last.
     fn rewrite(&mut self, msg: &mut MessageMut<'_>, number: u32) -> bool {
         if self.plan.is_empty() && !self.summary.writes() {
             return false;
         }
-        let (plan, summary) = (&self.plan, &self.summary);
-        // One change is cheaper spliced in directly than through the table.
-        if plan.len() == 1 && !summary.writes() {
-            for (key, value) in plan.edits() {
-                match value {
-                    Some(value) => msg.set_attribute(number, key, &ValueRef::Encoded(value)),
-                    None => {
-                        msg.remove_attribute(number, key);
-                    }
-                }
-            }
+        let plan = &self.plan;
+        let merged = self.summary.attributes(
+            |key| plan.existing_value(key).and_then(|v| v.as_int()),
+            |key| plan.existing_value(key).and_then(|v| v.as_str()).map(str::to_owned),
+        );
+        let encoded = &mut self.summary_values;
+        encoded.clear();
+        let mut bounds = [(0, 0); 4];
+        for ((_, value), bound) in merged.iter().zip(&mut bounds) {
+            let start = encoded.len();
+            value.encode(encoded);
+            *bound = (start, encoded.len());
+        }
+        let summary = merged.iter().zip(bounds).map(|((key, _), (a, b))| (*key, &encoded[a..b]));
+        let edits = plan.edits().map(|e| (e.field, e.value.map(|v| (e.key, v))));
+        if !plan.has_existing() {
+            // The usual case: nothing to merge into, the summary goes last.
+            msg.splice_attributes(number, edits, summary);
             return true;
         }
-        msg.edit_attributes(number, &mut self.scratch, |table| {
-            for (key, value) in plan.edits() {
-                match value {
-                    Some(value) => table.set(key, ValueRef::Encoded(value)),
-                    None => {
-                        table.remove(key);
-                    }
+        // Summary attributes from an earlier redaction are updated where they are (the
+        // first occurrence; any other goes), like a message's own setter.
+        let mut all: Vec<_> = edits.collect();
+        let mut appended = Vec::new();
+        for (key, value) in summary {
+            let mut fields = plan.existing_fields(key);
+            match fields.next() {
+                Some(first) => {
+                    all.push((first, Some((key, value))));
+                    all.extend(fields.map(|field| (field, None)));
                 }
+                None => appended.push((key, value)),
             }
-            let merged = summary.attributes(
-                |key| table.get(key).and_then(|v| v.as_int()),
-                |key| table.get(key).and_then(|v| v.as_str()).map(str::to_owned),
-            );
-            for (key, value) in merged {
-                table.set(key, &value);
+        }
+        // The summary's change of a field wins over the plan's (it comes later).
+        all.sort_by_key(|(field, _)| field.start);
+        let mut deduped: Vec<AttributeEdit<'_>> = Vec::with_capacity(all.len());
+        for edit in all {
+            match deduped.last_mut() {
+                Some(last) if last.0 == edit.0 => *last = edit,
+                _ => deduped.push(edit),
             }
-        });
+        }
+        msg.splice_attributes(number, deduped, appended);
         true
     }
 
@@ -307,13 +321,22 @@ impl Redact {
     }
 }
 
+/// One change for `splice_attributes`: a field of the message, and the attribute (key,
+/// encoded value) in its place, or none.
+type AttributeEdit<'a> = (std::ops::Range<usize>, Option<(&'a str, &'a [u8])>);
+
 /// The attributes as planned, with the summary, as owned pairs (for span events).
 fn owned_attributes(attributes: Attributes<'_>, plan: &Plan, summary: &Summary) -> AttributeList {
-    let mut list: AttributeList = attributes.map(|(key, value)| (key.to_owned(), value.to_value())).collect();
-    for (key, value) in plan.edits() {
-        match value {
-            Some(value) => set_owned(&mut list, key, AnyValue::new(value).to_value()),
-            None => list.retain(|(k, _)| k != key),
+    let mut edits = plan.edits().peekable();
+    let mut list = AttributeList::new();
+    for (i, (key, value)) in attributes.enumerate() {
+        match edits.next_if(|e| e.index == i) {
+            Some(edit) => {
+                if let Some(value) = edit.value {
+                    list.push((key.to_owned(), AnyValue::new(value).to_value()));
+                }
+            }
+            None => list.push((key.to_owned(), value.to_value())),
         }
     }
     let get = |key: &str| list.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());

@@ -593,3 +593,39 @@ fn a_single_change_keeps_the_other_attributes_in_place() {
     let out = one_record(&mut p, None, vec![kv("a", s("1")), kv("ip", s("10.0.0.1")), kv("c", s("3"))]);
     assert_eq!(out.attributes, vec![kv("a", s("1")), kv("ip", s("****")), kv("c", s("3"))]);
 }
+
+#[test]
+fn an_attribute_that_appears_twice_is_redacted_in_both_places() {
+    let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email"], "summary": "info" }));
+    let out = one_record(
+        &mut p,
+        None,
+        vec![kv("user.email", s("a@b.example")), kv("method", s("GET")), kv("user.email", s("c@d.example"))],
+    );
+    assert_eq!(
+        out.attributes,
+        vec![
+            kv("user.email", s("****")),
+            kv("method", s("GET")),
+            kv("user.email", s("****")),
+            kv("redaction.masked.count", int(2)),
+        ]
+    );
+}
+
+#[test]
+fn a_summary_attribute_that_appears_twice_is_updated_in_its_first_place() {
+    let mut p = processor(json!({ "allow_all_keys": true, "detectors": ["email"], "summary": "info" }));
+    let out = one_record(
+        &mut p,
+        None,
+        vec![
+            kv("redaction.masked.count", int(1)),
+            kv("user.email", s("a@b.example")),
+            kv("redaction.masked.count", int(5)),
+        ],
+    );
+    // The last occurrence is the value (protobuf's last-one-wins); it is written where
+    // the first one was.
+    assert_eq!(out.attributes, vec![kv("redaction.masked.count", int(6)), kv("user.email", s("****"))]);
+}

@@ -62,15 +62,18 @@ fn take_buffer(capacity: usize) -> Vec<u8> {
 fn recycle(slots: Vec<Slot>) {
     POOL.with_borrow_mut(|pool| {
         for slot in slots {
-            if let Slot::Edited(mut buf) = slot
-                && buf.capacity() <= POOLED_CAPACITY
-                && pool.len() < POOLED_BUFFERS
-            {
-                buf.clear();
-                pool.push(buf);
+            if let Slot::Edited(buf) = slot {
+                keep_buffer(pool, buf);
             }
         }
     });
+}
+
+fn keep_buffer(pool: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
+    if buf.capacity() <= POOLED_CAPACITY && pool.len() < POOLED_BUFFERS {
+        buf.clear();
+        pool.push(buf);
+    }
 }
 
 /// Ranges of a message to cut out; almost always zero or one.
@@ -313,6 +316,50 @@ impl<'e> MessageMut<'e> {
     /// The attributes of field `number`, as the message is now.
     pub fn attributes(&self, number: u32) -> Attributes<'_> {
         Attributes::new(self.bytes(), number)
+    }
+
+    /// Rewrites attributes of field `number` at the places the caller found them, in
+    /// one pass and one copy: each `(range, change)` of `edits` is the whole field of an
+    /// attribute in [`bytes`](Self::bytes) as [`Attributes::field_range`] gives it, and
+    /// becomes the attribute `(key, value)` (`value` an encoded `AnyValue` payload) in
+    /// its place, or nothing when `change` is `None`. `appended` attributes follow
+    /// everything else. Nothing else in the message changes.
+    ///
+    /// # Panics
+    ///
+    /// When the ranges are not in increasing order, overlap or fall outside the message:
+    /// a plugin that meant to remove a secret must not quietly keep it.
+    pub fn splice_attributes<'v>(
+        &mut self,
+        number: u32,
+        edits: impl IntoIterator<Item = (std::ops::Range<usize>, Option<(&'v str, &'v [u8])>)>,
+        appended: impl IntoIterator<Item = (&'v str, &'v [u8])>,
+    ) {
+        if self.is_removed() {
+            return;
+        }
+        let bytes = self.bytes();
+        let mut out = take_buffer(bytes.len() + 64);
+        let mut verbatim = 0;
+        for (range, change) in edits {
+            assert!(
+                verbatim <= range.start && range.start <= range.end && range.end <= bytes.len(),
+                "attribute edit {range:?} is out of order or outside the message ({} bytes, {verbatim} written)",
+                bytes.len()
+            );
+            out.extend_from_slice(&bytes[verbatim..range.start]);
+            if let Some((key, value)) = change {
+                put_raw_key_value(&mut out, number, key.as_bytes(), value);
+            }
+            verbatim = range.end;
+        }
+        out.extend_from_slice(&bytes[verbatim..]);
+        for (key, value) in appended {
+            put_raw_key_value(&mut out, number, key.as_bytes(), value);
+        }
+        if let Slot::Edited(old) = std::mem::replace(self.slot, Slot::Edited(out)) {
+            POOL.with_borrow_mut(|pool| keep_buffer(pool, old));
+        }
     }
 
     /// Edits the attributes of field `number` in one pass, however many edits `edit`

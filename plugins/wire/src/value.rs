@@ -168,6 +168,8 @@ impl<'a> KvList<'a> {
 #[derive(Clone, Debug)]
 pub struct Attributes<'a> {
     bytes: &'a [u8],
+    /// Where the field last returned starts, and where reading goes on.
+    start: usize,
     pos: usize,
     number: u32,
 }
@@ -175,7 +177,32 @@ pub struct Attributes<'a> {
 impl<'a> Attributes<'a> {
     /// The `KeyValue`s in field `number` of the message `bytes`.
     pub fn new(bytes: &'a [u8], number: u32) -> Self {
-        Attributes { bytes, pos: 0, number }
+        Attributes { bytes, start: 0, pos: 0, number }
+    }
+
+    /// The next attribute with its key as bytes, not checked to be UTF-8 (`next` skips
+    /// keys that are not): for a caller that compares keys with ones it already knows
+    /// before it checks the rest.
+    #[inline]
+    pub fn next_raw(&mut self) -> Option<(&'a [u8], AnyValue<'a>)> {
+        let bytes = self.bytes;
+        while let Some((n, wt, body, end)) = pb::step(bytes, self.pos) {
+            self.start = self.pos;
+            self.pos = end;
+            if n == self.number && wt == pb::LEN {
+                let (key, value) = split_key_value(&bytes[body..end]);
+                return Some((key, AnyValue::new(value)));
+            }
+        }
+        self.start = bytes.len();
+        self.pos = bytes.len();
+        None
+    }
+
+    /// Where the attribute that `next` (or `next_raw`) returned last sits in the message: its whole
+    /// field (tag, length and `KeyValue`), for [`MessageMut::splice_attributes`](crate::MessageMut::splice_attributes).
+    pub fn field_range(&self) -> std::ops::Range<usize> {
+        self.start..self.pos
     }
 
     /// The value of the last attribute named `key` (protobuf's last-one-wins).
@@ -194,17 +221,11 @@ impl<'a> Iterator for Attributes<'a> {
     type Item = (&'a str, AnyValue<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let bytes = self.bytes;
-        while let Some((n, wt, body, end)) = pb::step(bytes, self.pos) {
-            self.pos = end;
-            if n == self.number && wt == pb::LEN {
-                let (key, value) = split_key_value(&bytes[body..end]);
-                if let Ok(key) = std::str::from_utf8(key) {
-                    return Some((key, AnyValue::new(value)));
-                }
+        while let Some((key, value)) = self.next_raw() {
+            if let Ok(key) = std::str::from_utf8(key) {
+                return Some((key, value));
             }
         }
-        self.pos = bytes.len();
         None
     }
 }

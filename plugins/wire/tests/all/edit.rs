@@ -1,6 +1,8 @@
 //! Edits decode, with prost, to exactly the messages expected.
 
-use aegis_wire::{LogRecordData, Logs, Metrics, Outcome, Signal, SpanData, Traces, Value, ValueRef, validate};
+use aegis_wire::{
+    EncodeValue, LogRecordData, Logs, Metrics, Outcome, Signal, SpanData, Traces, Value, ValueRef, validate,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -599,4 +601,62 @@ fn one_pass_edits_match_sequential_edits_on_random_programs() {
         };
         assert_eq!(decode(one.finish()), decode(seq.finish()), "program {program:?}");
     }
+}
+
+/// Rewrites the attributes of every record at the places an `Attributes` walk found them:
+/// `http.route` replaced, `payload` removed, `env` appended.
+fn splice_each_record(logs: &mut Logs<'_>, set_body_first: bool) {
+    let mut route = Vec::new();
+    ValueRef::Str("/redacted").encode(&mut route);
+    let mut prod = Vec::new();
+    ValueRef::Str("prod").encode(&mut prod);
+    for mut record in logs.records_mut() {
+        if set_body_first {
+            record.set_body("new body");
+        }
+        let msg = record.message_mut();
+        let mut edits = Vec::new();
+        let mut attributes = aegis_wire::Attributes::new(msg.bytes(), 6);
+        while let Some((key, _)) = attributes.next() {
+            match key {
+                "http.route" => edits.push((attributes.field_range(), Some(("http.route", &route[..])))),
+                "payload" => edits.push((attributes.field_range(), None)),
+                _ => {}
+            }
+        }
+        msg.splice_attributes(6, edits, [("env", &prod[..])]);
+    }
+}
+
+#[test]
+fn attributes_spliced_at_their_places_decode_to_the_expected_records() {
+    for set_body_first in [false, true] {
+        let mut req = logs_request(2);
+        let bytes = encode(&req);
+        let mut logs = Logs::parse(&bytes).unwrap();
+        splice_each_record(&mut logs, set_body_first);
+        let got = decode_logs(logs.finish());
+        for record in all_records(&mut req) {
+            if set_body_first {
+                record.body = Some(s("new body"));
+            }
+            record.attributes[1] = kv("http.route", s("/redacted"));
+            record.attributes.retain(|a| a.key != "payload");
+            record.attributes.push(kv("env", s("prod")));
+        }
+        assert_eq!(got, req, "body set first: {set_body_first}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "out of order")]
+fn attribute_splices_out_of_order_are_refused() {
+    let bytes = encode(&logs_request(1));
+    let mut logs = Logs::parse(&bytes).unwrap();
+    let mut record = logs.records_mut().next().unwrap();
+    let msg = record.message_mut();
+    let mut attributes = aegis_wire::Attributes::new(msg.bytes(), 6);
+    let first = attributes.next().map(|_| attributes.field_range()).unwrap();
+    let second = attributes.next().map(|_| attributes.field_range()).unwrap();
+    msg.splice_attributes(6, [(second, None), (first, None)], []);
 }
