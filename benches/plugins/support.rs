@@ -12,7 +12,13 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 
 /// A started instance of a first-party processor, as a pipeline worker holds it.
 pub(crate) fn wasm_slot(builtin: &str, config_json: &str) -> (Arc<Runtime>, Slot) {
-    let runtime = Arc::new(Runtime::new(&Default::default(), Telemetry::new()).expect("runtime"));
+    // `AEGIS_BENCH_NO_CPU_LIMIT=1` compiles the plugins without epoch checks (never done in
+    // a collector), to measure what the CPU limit costs.
+    let config = aegis::config::RuntimeConfig {
+        cpu_limit: std::env::var_os("AEGIS_BENCH_NO_CPU_LIMIT").is_none(),
+        ..Default::default()
+    };
+    let runtime = Arc::new(Runtime::new(&config, Telemetry::new()).expect("runtime"));
     // `AEGIS_BENCH_WASM_DIR=DIR` runs DIR/aegis_plugin_NAME.wasm instead of the embedded
     // build: the same plugin built with other flags, without rebuilding the host.
     let source = match std::env::var_os("AEGIS_BENCH_WASM_DIR") {

@@ -61,6 +61,11 @@ pub struct RuntimeConfig {
     /// How long a shutdown may spend draining queues and flushing exporters.
     #[serde(default = "default_shutdown_timeout", with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Whether plugin calls have a CPU limit (wasmtime's epoch checks, compiled into every
+    /// loop and function). Always on in a collector: this is not a config key. Only the
+    /// benchmarks turn it off, to measure what the checks cost.
+    #[serde(skip_deserializing, default = "default_true")]
+    pub cpu_limit: bool,
 }
 
 fn default_shutdown_timeout() -> Duration {
@@ -74,6 +79,7 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             epoch_tick: default_epoch_tick(),
             shutdown_timeout: default_shutdown_timeout(),
+            cpu_limit: true,
         }
     }
 }

@@ -221,7 +221,7 @@ impl Runtime {
 
     fn engine(config: &RuntimeConfig, pooling: bool) -> Result<Engine, RuntimeError> {
         let mut engine = EngineConfig::new();
-        engine.wasm_component_model(true).epoch_interruption(true).parallel_compilation(true);
+        engine.wasm_component_model(true).epoch_interruption(config.cpu_limit).parallel_compilation(true);
         // `AEGIS_WASM_PROFILER=perfmap` writes /tmp/perf-PID.map, so that `perf record` names
         // the plugins' compiled functions.
         if std::env::var("AEGIS_WASM_PROFILER").is_ok_and(|v| v == "perfmap") {
