@@ -259,19 +259,8 @@ fn a_tail_sampler_on_several_workers_needs_a_partition() {
 
 #[test]
 fn the_cpu_limit_cannot_be_switched_off_from_a_config() {
-    let base = r#"
-        [receivers.otlp]
-        kind = "otlp"
-        grpc = "127.0.0.1:4317"
-        [exporters.console]
-        kind = "debug"
-        [pipelines.logs]
-        signal = "logs"
-        receivers = ["otlp"]
-        exporters = ["console"]
-        "#;
-    let config = Config::parse(base, "test.toml", Path::new(".")).expect("valid");
-    assert!(config.runtime.cpu_limit, "a collector's plugins always have a CPU limit");
-    let errors = errors_of(&format!("[runtime]\ncpu_limit = false\n{base}"));
-    assert!(errors.iter().any(|e| e.contains("runtime") && e.contains("unknown field `cpu_limit`")), "{errors:?}");
+    assert!(Config::embedded_default().runtime.cpu_limit, "a collector's plugins always have a CPU limit");
+    let errors = errors_of(&format!("{DEFAULT_CONFIG}\n[runtime]\ncpu_limit = false\n"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("runtime.cpu_limit: unknown field `cpu_limit`"), "{errors:?}");
 }
