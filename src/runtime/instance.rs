@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::Store;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ComponentType, Func, Lower, ResourceTable};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::bindings::{exporter, processor, receiver, timed_processor, types};
@@ -94,6 +94,29 @@ enum Bindings {
     Timed(timed_processor::TimedProcessor),
     Receiver(receiver::Receiver),
     Exporter(exporter::Exporter),
+}
+
+/// The contract's `batch` record, lowered straight from the pipeline's bytes.
+///
+/// The generated `types::Batch` owns its payload, so passing one would copy every batch on
+/// the host before the component model copies it again into the plugin's memory. This
+/// record has the same WIT type (checked on every call) and borrows.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct BatchRef<'a> {
+    signal: types::Signal,
+    payload: &'a [u8],
+}
+
+/// Calls `process` (or `export`) with a borrowed batch. The type check costs string
+/// comparisons of a few names, far less than the copy it saves.
+fn call_with_batch<R>(store: &mut Store<PluginState>, func: Func, batch: BatchRef<'_>) -> wasmtime::Result<R>
+where
+    R: wasmtime::component::Lift + 'static,
+    (R,): wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+{
+    let typed = func.typed::<(BatchRef<'_>,), (R,)>(&*store)?;
+    Ok(typed.call(store, (batch,))?.0)
 }
 
 /// One live instance of a plugin.
@@ -371,14 +394,14 @@ impl Slot {
             return self.process_native(signal, payload);
         }
         self.with("process", |plugin, instance| {
-            let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
-            let result = match &instance.bindings {
-                Bindings::Processor(b) => {
-                    guarded(plugin, &mut instance.store, "process", |s| b.call_process(s, &batch))
-                }
-                Bindings::Timed(b) => guarded(plugin, &mut instance.store, "process", |s| b.call_process(s, &batch)),
+            let func = match &instance.bindings {
+                Bindings::Processor(b) => *b.func_process().func(),
+                Bindings::Timed(b) => *b.func_process().func(),
                 _ => unreachable!("world checked at load"),
-            }?;
+            };
+            let batch = BatchRef { signal: signal_to(signal), payload };
+            let result: Result<types::Outcome, types::Error> =
+                guarded(plugin, &mut instance.store, "process", |s| call_with_batch(s, func, batch))?;
             match result.map_err(plugin_error)? {
                 types::Outcome::Unchanged => Ok(Outcome::Unchanged),
                 types::Outcome::Dropped => Ok(Outcome::Dropped),
@@ -421,8 +444,10 @@ impl Slot {
     pub fn export(&mut self, signal: Signal, payload: &[u8]) -> Result<Vec<types::Payload>, Failure> {
         self.with("export", |plugin, instance| {
             let Bindings::Exporter(bindings) = &instance.bindings else { unreachable!("world checked at load") };
-            let batch = types::Batch { signal: signal_to(signal), payload: payload.to_vec() };
-            let result = guarded(plugin, &mut instance.store, "export", |s| bindings.call_export(s, &batch))?;
+            let func = *bindings.func_export().func();
+            let batch = BatchRef { signal: signal_to(signal), payload };
+            let result: Result<Vec<types::Payload>, types::Error> =
+                guarded(plugin, &mut instance.store, "export", |s| call_with_batch(s, func, batch))?;
             result.map_err(plugin_error)
         })
     }
