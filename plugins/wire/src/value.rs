@@ -23,7 +23,22 @@ impl<'a> AnyValue<'a> {
     }
 
     /// Decodes which value this is. Strings that are not UTF-8 read as empty.
+    #[inline]
     pub fn get(&self) -> ValueRef<'a> {
+        // What encoders write for a short string or a small integer: one field, a one-byte
+        // length or value. Anything else (longer, repeated fields, other types) takes the
+        // general walk, where the last field wins.
+        match self.bytes {
+            [0x0a, len, text @ ..] if *len < 0x80 && usize::from(*len) == text.len() => {
+                return std::str::from_utf8(text).map(ValueRef::Str).unwrap_or(ValueRef::Empty);
+            }
+            [0x18, n] if *n < 0x80 => return ValueRef::Int(i64::from(*n)),
+            _ => {}
+        }
+        self.decode()
+    }
+
+    fn decode(&self) -> ValueRef<'a> {
         let mut value = ValueRef::Empty;
         for field in Fields::new(self.bytes) {
             value = match (field.number, field.value) {

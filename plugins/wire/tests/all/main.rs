@@ -8,3 +8,4 @@ mod split;
 mod support;
 mod timing;
 mod validate;
+mod value;
