@@ -185,9 +185,7 @@ impl Subject for LogRecordMut<'_> {
         let view = self.view();
         match path {
             // Read as the view would (an int32), with the leaner lookup.
-            Path::Severity => {
-                nonzero(scan::last_varint(view.bytes(), LOG_SEVERITY_NUMBER).map_or(0, |v| i64::from(v as i32)))
-            }
+            Path::Severity => nonzero(i64::from(scan::last_varint(view.bytes(), LOG_SEVERITY_NUMBER) as i32)),
             Path::SeverityText => text(view.severity_text()),
             Path::Body => any(view.body()),
             Path::EventName => text(view.event_name()),
@@ -207,7 +205,7 @@ impl Subject for SpanMut<'_> {
         let view = self.view();
         match path {
             Path::Name => text(view.name()),
-            Path::Kind => nonzero(scan::last_varint(view.bytes(), SPAN_KIND).map_or(0, |v| i64::from(v as i32))),
+            Path::Kind => nonzero(i64::from(scan::last_varint(view.bytes(), SPAN_KIND) as i32)),
             // Unset is a status of its own (code 0), so a status is never missing.
             Path::Status => Val::Int(i64::from(view.status().code())),
             Path::StatusMessage => text(view.status().message()),

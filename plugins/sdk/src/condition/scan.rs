@@ -14,22 +14,29 @@ fn varint(bytes: &[u8], pos: usize) -> Option<(u64, usize)> {
     if byte < 0x80 {
         return Some((u64::from(byte), pos + 1));
     }
-    varint_long(bytes, pos)
+    // Two calls that return one number each. A call that returns a pair comes back
+    // through the shadow stack in Wasm, and a function that makes one sets up a
+    // shadow-stack frame every time it is entered, whether the long case comes or not.
+    let end = varint_end(bytes, pos);
+    if end == 0 {
+        return None;
+    }
+    Some((varint_value(bytes, pos, end), end))
 }
 
-/// [`varint`] of two or more bytes.
+/// The position after the varint of two or more bytes at `pos`; 0 when it is cut short
+/// or runs past ten bytes.
 #[inline(never)]
-fn varint_long(bytes: &[u8], mut pos: usize) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(pos)?;
-        pos += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Some((value, pos));
-        }
-    }
-    None
+fn varint_end(bytes: &[u8], pos: usize) -> usize {
+    let Some(rest) = bytes.get(pos..) else { return 0 };
+    rest.iter().take(10).position(|byte| byte & 0x80 == 0).map_or(0, |last| pos + last + 1)
+}
+
+/// The value of the varint in `bytes[pos..end]` ([`varint_end`] found `end`).
+#[inline(never)]
+fn varint_value(bytes: &[u8], pos: usize, end: usize) -> u64 {
+    let encoded = bytes.get(pos..end).unwrap_or_default();
+    encoded.iter().enumerate().fold(0, |value, (i, byte)| value | (u64::from(byte & 0x7f) << (7 * i)))
 }
 
 /// Calls `each` with the payload of every length-delimited field `number` of `message`,
@@ -37,6 +44,12 @@ fn varint_long(bytes: &[u8], mut pos: usize) -> Option<(u64, usize)> {
 /// so that happens only to a message a plugin broke).
 #[inline(always)]
 fn len_fields<'a>(message: &'a [u8], number: u64, mut each: impl FnMut(&'a [u8])) {
+    len_field_ranges(message, number, |start, end| each(&message[start..end]));
+}
+
+/// [`len_fields`], with where each payload lies in `message` (`start..end`, in bounds).
+#[inline(always)]
+fn len_field_ranges(message: &[u8], number: u64, mut each: impl FnMut(usize, usize)) {
     let mut pos = 0;
     while pos < message.len() {
         let Some((tag, next)) = varint(message, pos) else { return };
@@ -52,9 +65,11 @@ fn len_fields<'a>(message: &'a [u8], number: u64, mut each: impl FnMut(&'a [u8])
                 let Some((len, next)) = varint(message, pos) else { return };
                 pos = next;
                 let Some(end) = usize::try_from(len).ok().and_then(|len| pos.checked_add(len)) else { return };
-                let Some(payload) = message.get(pos..end) else { return };
+                if end > message.len() {
+                    return;
+                }
                 if tag >> 3 == number {
-                    each(payload);
+                    each(pos, end);
                 }
                 pos = end;
             }
@@ -63,11 +78,13 @@ fn len_fields<'a>(message: &'a [u8], number: u64, mut each: impl FnMut(&'a [u8])
     }
 }
 
-/// The last value of varint field `number` of `message` (protobuf's last-one-wins).
-pub(crate) fn last_varint(message: &[u8], number: u32) -> Option<u64> {
+/// The last value of varint field `number` of `message` (protobuf's last-one-wins), or 0
+/// (protobuf's default) when it has none. A plain number, not an `Option`, so that it comes
+/// back in a register in Wasm too.
+pub(crate) fn last_varint(message: &[u8], number: u32) -> u64 {
     let number = u64::from(number);
     let mut pos = 0;
-    let mut found = None;
+    let mut found = 0;
     while pos < message.len() {
         let Some((tag, next)) = varint(message, pos) else { break };
         pos = next;
@@ -76,7 +93,7 @@ pub(crate) fn last_varint(message: &[u8], number: u32) -> Option<u64> {
                 let Some((value, next)) = varint(message, pos) else { break };
                 pos = next;
                 if tag >> 3 == number {
-                    found = Some(value);
+                    found = value;
                 }
             }
             1 => pos += 8,
@@ -114,11 +131,24 @@ pub(crate) fn attribute<'a>(message: &'a [u8], number: u32, key: &str) -> Option
                 return;
             }
         }
-        if let Some(value) = key_value(kv, key) {
+        if let Some(value) = unpack_range(kv, key_value(kv, key)) {
             found = Some(value);
         }
     });
     found
+}
+
+/// What [`key_value`] returns when the key is another: no packed range is all ones.
+const NO_RANGE: u64 = u64::MAX;
+
+/// The bytes of `kv` at a range [`key_value`] packed.
+#[inline(always)]
+fn unpack_range(kv: &[u8], packed: u64) -> Option<&[u8]> {
+    if packed == NO_RANGE {
+        return None;
+    }
+    let (start, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    kv.get(start..start.checked_add(len)?)
 }
 
 /// The value payload when `after` (what follows the key) is exactly one value field.
@@ -130,15 +160,24 @@ fn sole_value(after: &[u8]) -> Option<&[u8]> {
     (rest.len() - pos == len).then(|| &rest[pos..])
 }
 
-/// The careful reading of a `KeyValue`: the last key and the last value; the value when
-/// the key is `key`. An absent value reads as an empty `AnyValue`.
+/// The careful reading of a `KeyValue`: the last key and the last value; where the value
+/// lies in `kv` when the key is `key` (start in the high half, length in the low half: one
+/// number, so that it comes back in a register even in Wasm), else [`NO_RANGE`]. An absent
+/// value reads as an empty `AnyValue`.
 #[inline(never)]
-fn key_value<'a>(kv: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+fn key_value(kv: &[u8], key: &[u8]) -> u64 {
     let mut name: &[u8] = &[];
-    let mut value: &[u8] = &[];
+    let (mut start, mut end) = (0, 0);
     len_fields(kv, 1, |k| name = k);
-    len_fields(kv, 2, |v| value = v);
-    (name == key).then_some(value)
+    len_field_ranges(kv, 2, |s, e| (start, end) = (s, e));
+    if name != key {
+        return NO_RANGE;
+    }
+    // Ranges of a message of a batch, which is under 4 GiB.
+    match (u32::try_from(start), u32::try_from(end - start)) {
+        (Ok(start), Ok(len)) => (u64::from(start) << 32) | u64::from(len),
+        _ => NO_RANGE,
+    }
 }
 
 #[cfg(test)]
@@ -181,10 +220,14 @@ mod tests {
     #[test]
     fn the_last_varint_of_a_field_wins() {
         let bytes = record(vec![("a", Value::Int(3))]);
-        assert_eq!(last_varint(&bytes, 2), Some(9));
-        assert_eq!(last_varint(&bytes, 4), None);
+        assert_eq!(last_varint(&bytes, 2), 9);
+        assert_eq!(last_varint(&bytes, 4), 0);
         let twice = [0x10, 0x05, 0x1a, 0x01, b'x', 0x10, 0x96, 0x01];
-        assert_eq!(last_varint(&twice, 2), Some(150));
+        assert_eq!(last_varint(&twice, 2), 150);
+        // Ten bytes, the longest a varint may be: a negative int32, as protobuf writes it.
+        let negative = [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(last_varint(&negative, 2), u64::MAX);
+        assert_eq!(last_varint(&negative, 2) as i32, -1);
     }
 
     #[test]
@@ -197,6 +240,8 @@ mod tests {
             let _ = attribute(&bytes[..end], 6, "abc");
             let _ = last_varint(&bytes[..end], 2);
         }
-        assert_eq!(last_varint(&[0x10, 0xff, 0xff], 2), None);
+        assert_eq!(last_varint(&[0x10, 0xff, 0xff], 2), 0);
+        // Eleven bytes is no varint.
+        assert_eq!(last_varint(&[0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 2), 0);
     }
 }
