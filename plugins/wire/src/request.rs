@@ -276,7 +276,7 @@ use crate::view::{Resource, Scope};
 
 /// The original `Resource` of resource `r`.
 ///
-/// Inlined: every item iterator calls this once per item, and out of line (in a plugin, an
+/// Inlined: every item iterator calls this once per item, and out of line (in a plugin, a
 /// Wasm call with a stack check, an epoch check and the result written through memory)
 /// it cost as much as a filter's test of the item.
 #[inline]
