@@ -14,7 +14,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::line::{Mapping, Parsed};
-use crate::value::Val;
+use crate::value::{Val, piece};
 
 /// Parses one line into `line`; the error says what serde_json found wrong, and where.
 pub(crate) fn parse<'a>(text: &'a str, mapping: &Mapping, line: &mut Parsed<'a>) -> Result<(), String> {
@@ -54,7 +54,7 @@ fn scan<'a>(text: &'a str, mapping: &Mapping, line: &mut Parsed<'a>) -> Option<(
             return None;
         }
         // Every offset here is at an ASCII byte, so the slices are whole UTF-8.
-        let key = &text[start..end];
+        let key = piece(text, start, end)?;
         pos = skip_space(bytes, end + 1);
         if bytes.get(pos) != Some(&b':') {
             return None;
@@ -79,7 +79,7 @@ fn value(text: &str, pos: usize) -> Option<(Val<'_>, usize)> {
             let start = pos + 1;
             let end = start + special(&bytes[start..])?;
             match bytes[end] {
-                b'"' => Some((Val::str(&text[start..end]), end + 1)),
+                b'"' => Some((Val::str(piece(text, start, end)?), end + 1)),
                 b'\\' => by_serde(text, pos),
                 _ => None, // a control character: an error, told by serde_json
             }
