@@ -741,6 +741,9 @@ struct Finish<'c, 'a> {
 }
 
 impl Source for Finish<'_, '_> {
+    // Called for every item, twice (sizes, then bytes); out of line, its pair result went
+    // through memory in Wasm.
+    #[inline(always)]
     fn item(&self, i: usize) -> Option<&[u8]> {
         match &self.core.items[i] {
             Slot::Original => Some(self.core.item_bytes(i)),

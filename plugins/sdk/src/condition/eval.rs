@@ -46,10 +46,20 @@ pub(crate) trait Subject {
 /// Whether `expr` holds for `subject`.
 pub(crate) fn eval(expr: &Expr, subject: &impl Subject) -> bool {
     match expr {
-        Expr::Or(any) => any.iter().any(|e| eval(e, subject)),
-        Expr::And(all) => all.iter().all(|e| eval(e, subject)),
-        Expr::Not(inner) => !eval(inner, subject),
+        Expr::Or(any) => any.iter().any(|e| branch(e, subject)),
+        Expr::And(all) => all.iter().all(|e| branch(e, subject)),
+        Expr::Not(inner) => !branch(inner, subject),
         Expr::Test(path, check) => test(subject.get(path), check),
+    }
+}
+
+/// [`eval`] of a branch, a test done in place. Most branches are tests, and the recursive
+/// call (never inlined) cost more in Wasm than many of the tests it led to.
+#[inline(always)]
+fn branch(expr: &Expr, subject: &impl Subject) -> bool {
+    match expr {
+        Expr::Test(path, check) => test(subject.get(path), check),
+        other => eval(other, subject),
     }
 }
 
