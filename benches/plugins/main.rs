@@ -2,6 +2,8 @@
 //! same `Slot::process` a pipeline worker calls, limits and output validation included) and
 //! the same plugin code compiled natively, in one run: `cargo bench --bench plugins`.
 //! Criterion reports elements/s = records (or spans, data points) per second on one core.
+//! `AEGIS_BENCH_PAIRED=1` runs native and Wasm (and a second Wasm build) in alternating
+//! rounds instead, for ratios that hold on a machine whose speed drifts (`support::paired`).
 
 mod attributes;
 mod data;

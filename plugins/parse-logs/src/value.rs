@@ -194,7 +194,7 @@ pub(crate) fn key_of(kv: &[u8]) -> &[u8] {
 
 /// `text[start..end]`, `None` if either end is not at a character boundary (the JSON
 /// scanner cuts at ASCII bytes, so it never is). Compiled to Wasm, `&text[start..end]` was
-/// an out-of-line call for every string value of every line; this is inlined.
+/// an out-of-line call for every key and string value of every line; this is inlined.
 #[inline(always)]
 pub(crate) fn piece(text: &str, start: usize, end: usize) -> Option<&str> {
     let (head, _) = text.split_at_checked(end)?;
