@@ -67,22 +67,10 @@ pub(crate) fn compare<P: Processor>(
     for (name, payload, items) in payloads {
         group.throughput(Throughput::Elements(*items as u64));
         group.bench_with_input(BenchmarkId::new("wasm", name), payload, |b, payload| {
-            b.iter(|| match slot.process(signal, payload) {
-                Ok(Outcome::Replaced(bytes, _)) => bytes.len(),
-                Ok(_) => 0,
-                Err(failure) => panic!("{failure}"),
-            })
+            b.iter(|| run_wasm(&mut slot, signal, payload))
         });
         group.bench_with_input(BenchmarkId::new("native", name), payload, |b, payload| {
-            b.iter(|| match aegis_plugin_sdk::run_processor(&mut native, signal, payload) {
-                Ok(aegis_plugin_sdk::Outcome::Replaced(bytes)) => {
-                    // The host validates what a plugin returns; so does the native path.
-                    aegis_wire::validate(signal, &bytes).expect("valid output");
-                    bytes.len()
-                }
-                Ok(_) => 0,
-                Err(error) => panic!("{error}"),
-            })
+            b.iter(|| run_native(&mut native, signal, payload))
         });
     }
     group.finish();
@@ -126,6 +114,7 @@ fn paired<P: Processor>(
     }
 }
 
+/// One batch through the plugin in Wasm, as a pipeline worker runs it; the output's size.
 fn run_wasm(slot: &mut Slot, signal: Signal, payload: &[u8]) -> usize {
     match slot.process(signal, payload) {
         Ok(Outcome::Replaced(bytes, _)) => bytes.len(),
@@ -134,9 +123,11 @@ fn run_wasm(slot: &mut Slot, signal: Signal, payload: &[u8]) -> usize {
     }
 }
 
+/// One batch through the plugin compiled natively; the output's size.
 fn run_native<P: Processor>(native: &mut P, signal: Signal, payload: &[u8]) -> usize {
     match aegis_plugin_sdk::run_processor(native, signal, payload) {
         Ok(aegis_plugin_sdk::Outcome::Replaced(bytes)) => {
+            // The host validates what a plugin returns; so does the native path.
             aegis_wire::validate(signal, &bytes).expect("valid output");
             bytes.len()
         }
