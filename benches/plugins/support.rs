@@ -12,19 +12,26 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 
 /// A started instance of a first-party processor, as a pipeline worker holds it.
 pub(crate) fn wasm_slot(builtin: &str, config_json: &str) -> (Arc<Runtime>, Slot) {
-    let dir = std::env::var_os("AEGIS_BENCH_WASM_DIR").map(std::path::PathBuf::from);
-    wasm_slot_from(builtin, config_json, dir.as_deref())
+    // `AEGIS_BENCH_NO_CPU_LIMIT=1` compiles the plugins without epoch checks (never done in
+    // a collector), to measure what the CPU limit costs.
+    let cpu_limit = std::env::var_os("AEGIS_BENCH_NO_CPU_LIMIT").is_none();
+    wasm_slot_from(builtin, config_json, wasm_dir().as_deref(), cpu_limit)
+}
+
+/// `AEGIS_BENCH_WASM_DIR`, when set.
+fn wasm_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("AEGIS_BENCH_WASM_DIR").map(std::path::PathBuf::from)
 }
 
 /// [`wasm_slot`] with the plugin read from `dir` (`DIR/aegis_plugin_NAME.wasm`) when given,
-/// else the embedded build.
-fn wasm_slot_from(builtin: &str, config_json: &str, dir: Option<&std::path::Path>) -> (Arc<Runtime>, Slot) {
-    // `AEGIS_BENCH_NO_CPU_LIMIT=1` compiles the plugins without epoch checks (never done in
-    // a collector), to measure what the CPU limit costs.
-    let config = aegis::config::RuntimeConfig {
-        cpu_limit: std::env::var_os("AEGIS_BENCH_NO_CPU_LIMIT").is_none(),
-        ..Default::default()
-    };
+/// else the embedded build, and compiled with or without the CPU limit's epoch checks.
+fn wasm_slot_from(
+    builtin: &str,
+    config_json: &str,
+    dir: Option<&std::path::Path>,
+    cpu_limit: bool,
+) -> (Arc<Runtime>, Slot) {
+    let config = aegis::config::RuntimeConfig { cpu_limit, ..Default::default() };
     let runtime = Arc::new(Runtime::new(&config, Telemetry::new()).expect("runtime"));
     // `AEGIS_BENCH_WASM_DIR=DIR` runs DIR/aegis_plugin_NAME.wasm instead of the embedded
     // build: the same plugin built with other flags, without rebuilding the host.
@@ -86,6 +93,9 @@ type Arm<'a> = (&'static str, Box<dyn FnMut(&[u8]) -> usize + 'a>);
 /// moments apart, and then its median over the rounds, is far steadier than a ratio of two
 /// runs. `AEGIS_BENCH_PAIRED_SECONDS` (default 4) is the time per payload,
 /// `AEGIS_BENCH_GROUP=TEXT` keeps only the groups whose name contains TEXT.
+/// `AEGIS_BENCH_PAIRED_B_NO_CPU_LIMIT=1` compiles the second Wasm arm without the CPU
+/// limit's epoch checks (the first arm's plugin, unless `AEGIS_BENCH_PAIRED_B` names
+/// another), so that `wasm-b/wasm` is what the checks cost.
 fn paired<P: Processor>(
     group_name: &str,
     builtin: &str,
@@ -100,7 +110,11 @@ fn paired<P: Processor>(
     let seconds: f64 = std::env::var("AEGIS_BENCH_PAIRED_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4.0);
     let (_runtime, mut slot) = wasm_slot(builtin, config_json);
     let other = std::env::var_os("AEGIS_BENCH_PAIRED_B").map(std::path::PathBuf::from);
-    let mut slot_b = other.as_deref().map(|dir| wasm_slot_from(builtin, config_json, Some(dir)));
+    let b_unlimited = std::env::var_os("AEGIS_BENCH_PAIRED_B_NO_CPU_LIMIT").is_some();
+    let mut slot_b = (other.is_some() || b_unlimited).then(|| {
+        let dir = other.or_else(wasm_dir);
+        wasm_slot_from(builtin, config_json, dir.as_deref(), !b_unlimited)
+    });
     for (name, payload, items) in payloads {
         let mut arms: Vec<Arm<'_>> = vec![
             ("native", Box::new(|payload: &[u8]| run_native(&mut native, signal, payload))),
