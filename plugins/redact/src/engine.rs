@@ -358,13 +358,12 @@ impl Engine {
     pub(crate) fn attributes(
         &mut self,
         set: Set,
-        attributes: Attributes<'_>,
+        attributes: &mut Attributes<'_>,
         plan: &mut Plan,
         summary: &mut Summary,
         tally: &mut Tally,
     ) {
         plan.clear();
-        let mut attributes = attributes;
         let mut i = 0;
         // Out of `self` for the loop: a key the same as last time at its place is read
         // from here (it is UTF-8 already), while the loop redacts through `self`.

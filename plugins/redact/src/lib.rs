@@ -13,7 +13,7 @@ mod engine;
 mod tests;
 
 use aegis_plugin_sdk::prelude::*;
-use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, LogRecord, MessageMut, Span, SpanEventData};
+use aegis_plugin_sdk::wire::{AttributeList, Attributes, EncodeValue, MessageMut, Span, SpanEventData};
 use aegis_plugin_sdk::{DataPointMut, SpanMut};
 
 use config::Scope;
@@ -163,28 +163,26 @@ impl Redact {
     fn record(&mut self, record: &mut LogRecordMut<'_>) {
         let msg = record.message_mut();
         self.summary.clear();
-        let mut changed = false;
-        if let Some(body) = LogRecord::new(msg.bytes()).body() {
-            match self.engine.body(body, &mut self.summary, &mut self.tally) {
-                Some(Changed::Text) => {
-                    msg.set_any_value(LOG_BODY, &ValueRef::Str(self.engine.text()));
-                    changed = true;
-                }
-                Some(Changed::Value(value)) => {
-                    msg.set_any_value(LOG_BODY, &value);
-                    changed = true;
-                }
-                None => {}
+        // One walk over the record finds the attributes and the body. The attributes are
+        // planned first and the body, which the walk has passed by then, is scanned next,
+        // so that the summary counts both; the body is written last, since the plan's
+        // places are those of the record as it was when it was planned.
+        let mut attributes = Attributes::new(msg.bytes(), LOG_ATTRIBUTES).also(LOG_BODY);
+        self.engine.attributes(Set::Item, &mut attributes, &mut self.plan, &mut self.summary, &mut self.tally);
+        let body = attributes.also_found().map(AnyValue::new);
+        let body = body.and_then(|body| self.engine.body(body, &mut self.summary, &mut self.tally));
+        let mut changed = self.rewrite(msg, LOG_ATTRIBUTES);
+        match body {
+            Some(Changed::Text) => {
+                msg.set_any_value(LOG_BODY, &ValueRef::Str(self.engine.text()));
+                changed = true;
             }
+            Some(Changed::Value(value)) => {
+                msg.set_any_value(LOG_BODY, &value);
+                changed = true;
+            }
+            None => {}
         }
-        self.engine.attributes(
-            Set::Item,
-            Attributes::new(msg.bytes(), LOG_ATTRIBUTES),
-            &mut self.plan,
-            &mut self.summary,
-            &mut self.tally,
-        );
-        changed |= self.rewrite(msg, LOG_ATTRIBUTES);
         self.tally.items += u64::from(changed);
     }
 
@@ -209,7 +207,7 @@ impl Redact {
         self.summary.clear();
         self.engine.attributes(
             set,
-            Attributes::new(msg.bytes(), number),
+            &mut Attributes::new(msg.bytes(), number),
             &mut self.plan,
             &mut self.summary,
             &mut self.tally,
@@ -281,7 +279,13 @@ impl Redact {
         self.event_bounds.clear();
         for event in span.events() {
             self.summary.clear();
-            self.engine.attributes(Set::Event, event.attributes(), &mut self.plan, &mut self.summary, &mut self.tally);
+            self.engine.attributes(
+                Set::Event,
+                &mut event.attributes(),
+                &mut self.plan,
+                &mut self.summary,
+                &mut self.tally,
+            );
             let start = self.events.len();
             if !self.plan.is_empty() || self.summary.writes() {
                 changed = true;

@@ -629,3 +629,45 @@ fn a_summary_attribute_that_appears_twice_is_updated_in_its_first_place() {
     // the first one was.
     assert_eq!(out.attributes, vec![kv("redaction.masked.count", int(6)), kv("user.email", s("****"))]);
 }
+
+#[test]
+fn a_record_whose_body_and_attributes_both_change_gets_both_changes_and_one_summary() {
+    let config = json!({
+        "allowed_keys": ["user.email", "note"],
+        "detectors": ["email", "ipv4"],
+        "summary": "debug",
+    });
+    let attributes =
+        || vec![kv("user.email", s("ann@example.com")), kv("gone", s("x")), kv("note", s("from 10.0.0.7"))];
+    let expected_attributes = vec![
+        kv("user.email", s("****")),
+        kv("note", s("from ****")),
+        kv("redaction.masked.count", int(3)),
+        kv("redaction.masked.keys", s("body,note,user.email")),
+        kv("redaction.redacted.count", int(1)),
+        kv("redaction.redacted.keys", s("gone")),
+    ];
+    let out = one_record(&mut processor(config.clone()), Some(s("mail bob@example.org now")), attributes());
+    assert_eq!(out.body, Some(s("mail **** now")));
+    assert_eq!(out.attributes, expected_attributes);
+
+    // The body encoded after the attributes, and twice: the last one is the body, as
+    // protobuf reads it, and it is the one redacted.
+    let mut bytes = record(None, attributes()).encode_to_vec();
+    bytes.extend(record(Some(s("first bob@example.org")), vec![]).encode_to_vec());
+    bytes.extend(PLog { body: Some(s("last eve@example.org")), ..Default::default() }.encode_to_vec());
+    assert_eq!(PLog::decode(&bytes[..]).expect("a valid record").body, Some(s("last eve@example.org")));
+    // Wrapped by hand, since prost would write the fields in order again.
+    let len_field = |number: u32, payload: &[u8]| {
+        let mut out = Vec::new();
+        prost::encoding::encode_key(number, prost::encoding::WireType::LengthDelimited, &mut out);
+        prost::encoding::encode_varint(payload.len() as u64, &mut out);
+        out.extend_from_slice(payload);
+        out
+    };
+    let request = len_field(1, &len_field(2, &len_field(2, &bytes)));
+    let out = run_logs(&mut processor(config), &request);
+    let out = &out.resource_logs[0].scope_logs[0].log_records[0];
+    assert_eq!(out.body, Some(s("last ****")));
+    assert_eq!(out.attributes, expected_attributes);
+}

@@ -187,12 +187,30 @@ pub struct Attributes<'a> {
     start: usize,
     pos: usize,
     number: u32,
+    /// A length-delimited field also looked out for ([`Attributes::also`]; 0 for none), and
+    /// the payload of its last occurrence passed so far.
+    also: u32,
+    also_found: Option<(usize, usize)>,
 }
 
 impl<'a> Attributes<'a> {
     /// The `KeyValue`s in field `number` of the message `bytes`.
     pub fn new(bytes: &'a [u8], number: u32) -> Self {
-        Attributes { bytes, start: 0, pos: 0, number }
+        Attributes { bytes, start: 0, pos: 0, number, also: 0, also_found: None }
+    }
+
+    /// Also notes the length-delimited field `number` as the walk passes it, so that a
+    /// caller that reads every attribute gets, say, a log record's body without a second
+    /// walk over the record: see [`Attributes::also_found`].
+    pub fn also(mut self, number: u32) -> Self {
+        self.also = number;
+        self
+    }
+
+    /// The payload of the last occurrence of the field named by [`Attributes::also`] that
+    /// the walk has passed (protobuf's last-one-wins once the walk has reached the end).
+    pub fn also_found(&self) -> Option<&'a [u8]> {
+        self.also_found.map(|(body, end)| &self.bytes[body..end])
     }
 
     /// The next attribute with its key as bytes, not checked to be UTF-8 (`next` skips
@@ -204,9 +222,14 @@ impl<'a> Attributes<'a> {
         while let Some((n, wt, body, end)) = pb::step(bytes, self.pos) {
             self.start = self.pos;
             self.pos = end;
-            if n == self.number && wt == pb::LEN {
-                let (key, value) = split_key_value(&bytes[body..end]);
-                return Some((key, AnyValue::new(value)));
+            if wt == pb::LEN {
+                if n == self.number {
+                    let (key, value) = split_key_value(&bytes[body..end]);
+                    return Some((key, AnyValue::new(value)));
+                }
+                if n == self.also {
+                    self.also_found = Some((body, end));
+                }
             }
         }
         self.start = bytes.len();

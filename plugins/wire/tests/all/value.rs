@@ -47,3 +47,42 @@ fn near_misses_of_the_short_forms_take_the_general_walk() {
     assert_eq!(read(&encoded(any_value::Value::DoubleValue(1.5))), ValueRef::Double(1.5));
     assert_eq!(read(&encoded(any_value::Value::BytesValue(vec![1, 2]))), ValueRef::Bytes(&[1, 2]));
 }
+
+#[test]
+fn attributes_also_note_the_body_as_the_body_getter_reads_it() {
+    use aegis_wire::{Attributes, LogRecord};
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord as PbRecord;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(PbValue { value: Some(any_value::Value::StringValue(v.into())) }),
+        ..Default::default()
+    };
+    let with_body = PbRecord {
+        body: Some(PbValue { value: Some(any_value::Value::StringValue("hello".into())) }),
+        attributes: vec![kv("a", "1"), kv("b", "2")],
+        ..Default::default()
+    }
+    .encode_to_vec();
+    // A second body after the attributes: the last one wins, for both.
+    let mut two_bodies = with_body.clone();
+    two_bodies.extend(
+        PbRecord { body: Some(PbValue { value: Some(any_value::Value::IntValue(7)) }), ..Default::default() }
+            .encode_to_vec(),
+    );
+    let no_body = PbRecord { attributes: vec![kv("a", "1")], ..Default::default() }.encode_to_vec();
+    for (name, bytes) in [("one body", &with_body), ("two bodies", &two_bodies), ("no body", &no_body)] {
+        let mut attributes = Attributes::new(bytes, 6).also(5);
+        let keys: Vec<&str> = attributes.by_ref().map(|(k, _)| k).collect();
+        assert_eq!(keys.len(), if name == "no body" { 1 } else { 2 }, "{name}");
+        let body = attributes.also_found().map(AnyValue::new);
+        assert_eq!(body, LogRecord::new(bytes).body(), "{name}");
+    }
+    let mut last = Attributes::new(&two_bodies, 6).also(5);
+    while last.next().is_some() {}
+    assert_eq!(last.also_found().map(|b| AnyValue::new(b).get()), Some(ValueRef::Int(7)));
+    // Without `also`, nothing is noted.
+    let mut plain = Attributes::new(&with_body, 6);
+    while plain.next().is_some() {}
+    assert_eq!(plain.also_found(), None);
+}
