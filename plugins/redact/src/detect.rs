@@ -394,7 +394,7 @@ const IPV6_MAX: usize = 45;
 /// IPv6 addresses in every textual form (full, `::`-compressed, with an IPv4 tail), with
 /// an optional `%zone`. Candidates are checked by the standard library's parser. To keep
 /// `Type::method` and `dead::beef`-like words apart, an address must contain a decimal
-/// digit, and must not be glued to letters.
+/// digit, and must not be glued to letters (but may follow a `label:`).
 fn ipv6(s: &[u8], out: &mut Vec<Found>) {
     let hexish = |b: u8| b.is_ascii_hexdigit() || b == b':';
     let mut from = 0;
@@ -422,7 +422,6 @@ fn ipv6(s: &[u8], out: &mut Vec<Found>) {
         if end - start >= 2 && s[start] == b':' && s[start + 1] != b':' {
             start += 1;
         }
-        let candidate = &s[start..end];
         let mut stop = end;
         if at(s, end, |b| b == b'%') && at(s, end + 1, is_zone) {
             stop = end + 1;
@@ -430,13 +429,23 @@ fn ipv6(s: &[u8], out: &mut Vec<Found>) {
                 stop += 1;
             }
         }
-        let glued = (start > 0 && (is_alnum(s[start - 1]) || s[start - 1] == b'_'))
-            || at(s, stop, |b| is_alnum(b) || b == b'_');
+        if at(s, stop, |b| is_alnum(b) || b == b'_') {
+            continue;
+        }
+        if start > 0 && (is_alnum(s[start - 1]) || s[start - 1] == b'_') {
+            // Glued to a word on the left. The word may be a label whose last letters
+            // are hex (`iface:fe80::1`, `node:2001:db8::1`): then the address is what
+            // follows its one colon.
+            match s[start..end].iter().position(|&b| b == b':') {
+                Some(colon) if at(s, start + colon + 1, |b| b != b':') => start += colon + 1,
+                _ => continue,
+            }
+        }
+        let candidate = &s[start..end];
         let plausible = candidate.len() <= IPV6_MAX
             && candidate.iter().filter(|&&b| b == b':').count() >= 2
             && candidate.iter().any(u8::is_ascii_digit);
-        if !glued && plausible && std::str::from_utf8(candidate).is_ok_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok())
-        {
+        if plausible && std::str::from_utf8(candidate).is_ok_and(|c| c.parse::<std::net::Ipv6Addr>().is_ok()) {
             out.push(Found { start, end: stop, reason: Reason::Ipv6 });
             from = stop;
             p = p.max(stop);
@@ -709,6 +718,12 @@ mod tests {
         assert_eq!(found(Reason::Ipv6, "peer [2001:db8::1]:443 up"), ["2001:db8::1"]);
         assert_eq!(found(Reason::Ipv6, "via fe80::1%eth0, then ::1."), ["fe80::1%eth0", "::1"]);
         assert_eq!(found(Reason::Ipv6, "net 2001:db8::/32"), ["2001:db8::"]);
+        // After a label whose last letters are hex digits, which the address's text
+        // would otherwise run into (found by fuzzing: a key id, then `:db9::1`).
+        assert_eq!(found(Reason::Ipv6, "iface:fe80::1 up"), ["fe80::1"]);
+        assert_eq!(found(Reason::Ipv6, "node:2001:db8::1,"), ["2001:db8::1"]);
+        assert_eq!(found(Reason::Ipv6, "AKIAIOSFODNN7EXAMPLE:db9::1"), ["db9::1"]);
+        assert_eq!(found(Reason::Ipv6, "Code:dead::1"), ["dead::1"]);
     }
 
     #[test]
@@ -719,7 +734,8 @@ mod tests {
             "00:1A:2B:3C:4D:5E",
             "std::fmt::Display",
             "dead::beef",
-            "Code:dead::1",
+            "Code::dead::1",
+            "Code:dead::1x",
             "a:b",
             "::",
             "1:2:3:4:5:6:7:8:9",
