@@ -258,6 +258,7 @@ fn credit_card(s: &[u8], out: &mut Vec<Found>) {
         let mut groups = [(0usize, 0usize); MAX_GROUPS];
         let mut count = 0;
         let mut separator = None;
+        let mut restart = Restart::No;
         let mut j = i;
         loop {
             let group_start = j;
@@ -266,34 +267,70 @@ fn credit_card(s: &[u8], out: &mut Vec<Found>) {
             }
             groups[count] = (group_start, j);
             count += 1;
-            let joins = count < MAX_GROUPS
-                && at(s, j, |b| b == b' ' || b == b'-')
-                && at(s, j + 1, digit)
-                && separator.is_none_or(|sep| sep == s[j]);
-            if !joins {
+            if !(at(s, j, |b| b == b' ' || b == b'-') && at(s, j + 1, digit)) {
+                break;
+            }
+            if separator.is_some_and(|sep| sep != s[j]) {
+                // Another separator: the last group may start a number of its own
+                // (`1 5500-0000-0000-0004`), so the next run starts there.
+                restart = Restart::Last;
+                break;
+            }
+            if count == MAX_GROUPS {
+                // More groups follow: the next run starts at the second group, so
+                // that a number among the groups to come is still seen whole.
+                restart = Restart::Second;
                 break;
             }
             separator = Some(s[j]);
             j += 1;
         }
         i = j;
-        // A number glued to letters (`id4111...`, `...1111x`) is part of a word.
-        if (start > 0 && is_alnum(s[start - 1])) || at(s, j, is_alnum) {
-            continue;
+        // A number glued to letters (`id4111...`, `...1111x`) is part of a word; so is a
+        // first or last group glued to one, but the groups between may still be a card
+        // (`rd2 4111 1111 1111 1111`).
+        let all = groups;
+        let mut groups = &all[..count];
+        if start > 0 && is_alnum(s[start - 1]) {
+            groups = &groups[1..];
         }
-        let groups = &groups[..count];
+        if at(s, j, is_alnum) {
+            groups = &groups[..groups.len().saturating_sub(1)];
+        }
         let mut a = 0;
+        let mut end = 0;
         while a < groups.len() {
             let found = (a + 1..=groups.len()).rev().find(|&b| is_card(s, &groups[a..b]));
             match found {
                 Some(b) => {
-                    out.push(Found { start: groups[a].0, end: groups[b - 1].1, reason: Reason::CreditCard });
+                    end = groups[b - 1].1;
+                    out.push(Found { start: groups[a].0, end, reason: Reason::CreditCard });
                     a = b;
                 }
                 None => a += 1,
             }
         }
+        // Never into a number already found.
+        let first = match restart {
+            Restart::No => count,
+            Restart::Last => count - 1,
+            Restart::Second => 1,
+        };
+        if let Some(&(next, _)) = all[first.max(1)..count].iter().find(|(from, _)| *from >= end) {
+            i = next;
+        }
     }
+}
+
+/// Where the credit card scan goes on after a run of digit groups that was cut short.
+#[derive(Clone, Copy)]
+enum Restart {
+    /// The run ended: after it.
+    No,
+    /// At its last group, which another separator follows.
+    Last,
+    /// At its second group: it had the most groups a run may have.
+    Second,
 }
 
 /// Whether the digits of `groups` form a card number.
@@ -670,6 +707,20 @@ mod tests {
             found(Reason::CreditCard, "6011111111111117 and 5500-0000-0000-0004"),
             ["6011111111111117", "5500-0000-0000-0004"]
         );
+        // A number next to a word's digits, with a space or a dash between (found by
+        // fuzzing: `rd2 4111111111111111` leaked).
+        assert_eq!(found(Reason::CreditCard, "rd2 4111111111111111 eo"), ["4111111111111111"]);
+        assert_eq!(found(Reason::CreditCard, "rd2 4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
+        assert_eq!(found(Reason::CreditCard, "ab12-4111-1111-1111-1111"), ["4111-1111-1111-1111"]);
+        assert_eq!(found(Reason::CreditCard, "4111 1111 1111 1111 2x"), ["4111 1111 1111 1111"]);
+        assert_eq!(found(Reason::CreditCard, "d1 5500-0000-0000-0004"), ["5500-0000-0000-0004"]);
+        assert_eq!(found(Reason::CreditCard, "7 12-4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
+        assert_eq!(found(Reason::CreditCard, "4111 1111 1111 1111-5"), ["4111 1111 1111 1111"]);
+        // More groups than one run holds, the number in the last of them.
+        let long = "1 2 3 4 5 6 7 8 9 10 11 4111 1111 1111 1111";
+        assert_eq!(found(Reason::CreditCard, long), ["4111 1111 1111 1111"]);
+        let long = "111 4111 111 111 1111 4111 111 111 1111 1111 111 5500-0000-0000-0004 ";
+        assert_eq!(found(Reason::CreditCard, long), ["5500-0000-0000-0004"]);
     }
 
     #[test]
