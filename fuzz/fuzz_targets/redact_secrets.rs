@@ -22,6 +22,7 @@ const SECRETS: &[&str] = &[
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.Kp7Y2k4WmVrkQfYq0Zt0u8bC3s3v1j7mP6XHn4lH1wE",
     "AKIAIOSFODNN7EXAMPLE",
     "ASIAY34FZKBOKMUTVV7A",
+    "Bearer 8f14e45fceea167a5a36dedd4bea2543",
 ];
 
 const CONFIG: &str = r#"{"allow_all_keys": true, "summary": "silent",

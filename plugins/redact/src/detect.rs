@@ -571,8 +571,11 @@ fn bearer(s: &[u8], out: &mut Vec<Found>) {
         }
         if end - start >= BEARER_MIN_TOKEN {
             out.push(Found { start, end, reason: Reason::Bearer });
+            i = end;
+        } else {
+            // A short word is no token, but may be the word itself: `bearer Bearer abc...`.
+            i = start;
         }
-        i = end.max(i + 6);
     }
 }
 
@@ -825,6 +828,11 @@ mod tests {
         assert_eq!(found(Reason::Bearer, "Bearer abcdef0123456789"), ["abcdef0123456789"]);
         assert_eq!(found(Reason::Bearer, "authorization: bearer  dGVzdC10b2tlbg== (ok)"), ["dGVzdC10b2tlbg=="]);
         assert_eq!(found(Reason::Bearer, "BEARER\tab.cd-ef_gh~ij+kl/mn"), ["ab.cd-ef_gh~ij+kl/mn"]);
+        // The word twice (found by fuzzing: the second was read as the first's token).
+        assert_eq!(
+            found(Reason::Bearer, "BeaReR  Bearer 8f14e45fceea167a5a36dedd4bea2543"),
+            ["8f14e45fceea167a5a36dedd4bea2543"]
+        );
         for clean in ["the bearer of bad news", "Bearer short", "Bearerabcdef0123456789", "xbearer abcdef0123456789"] {
             assert!(found(Reason::Bearer, clean).is_empty(), "{clean}");
         }
