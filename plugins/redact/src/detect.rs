@@ -258,7 +258,8 @@ fn credit_card(s: &[u8], out: &mut Vec<Found>) {
         let mut groups = [(0usize, 0usize); MAX_GROUPS];
         let mut count = 0;
         let mut separator = None;
-        let mut restart = Restart::No;
+        // Where the next run starts, as an index into `groups`, when this one is cut short.
+        let mut restart = None;
         let mut j = i;
         loop {
             let group_start = j;
@@ -273,13 +274,13 @@ fn credit_card(s: &[u8], out: &mut Vec<Found>) {
             if separator.is_some_and(|sep| sep != s[j]) {
                 // Another separator: the last group may start a number of its own
                 // (`1 5500-0000-0000-0004`), so the next run starts there.
-                restart = Restart::Last;
+                restart = Some(count - 1);
                 break;
             }
             if count == MAX_GROUPS {
                 // More groups follow: the next run starts at the second group, so
                 // that a number among the groups to come is still seen whole.
-                restart = Restart::Second;
+                restart = Some(1);
                 break;
             }
             separator = Some(s[j]);
@@ -318,26 +319,10 @@ fn credit_card(s: &[u8], out: &mut Vec<Found>) {
             out.push(Found { start, end, reason: Reason::CreditCard });
         }
         // Never into a number already found.
-        let first = match restart {
-            Restart::No => count,
-            Restart::Last => count - 1,
-            Restart::Second => 1,
-        };
-        if let Some(&(next, _)) = all[first.max(1)..count].iter().find(|(from, _)| *from >= end) {
+        if let Some(&(next, _)) = restart.and_then(|r| all[r..count].iter().find(|(from, _)| *from >= end)) {
             i = next;
         }
     }
-}
-
-/// Where the credit card scan goes on after a run of digit groups that was cut short.
-#[derive(Clone, Copy)]
-enum Restart {
-    /// The run ended: after it.
-    No,
-    /// At its last group, which another separator follows.
-    Last,
-    /// At its second group: it had the most groups a run may have.
-    Second,
 }
 
 /// Whether the digits of `groups` form a card number.
