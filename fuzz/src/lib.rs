@@ -5,6 +5,8 @@
 //! host accepted never fails as a whole, and what comes out is valid OTLP (the host would
 //! refuse anything else, and the batch with it).
 
+pub mod differential;
+
 use aegis_plugin_sdk::{Config, Outcome, Processor, Signal, run_processor, wire};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

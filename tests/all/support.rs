@@ -20,6 +20,12 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
+/// How long a collector may take to answer `/readyz`. Generous: the test build compiles its
+/// pipeline's plugins with an unoptimized Cranelift before it is ready, and on a 2-core machine
+/// busy with other work (other tests doing the same, a build) that has taken over a minute.
+/// This is a deadline for a hung start, not a measure of speed.
+const READY_WITHIN_SECS: u64 = 240;
+
 /// The `aegis` binary under test.
 pub(crate) fn aegis_bin() -> &'static str {
     env!("CARGO_BIN_EXE_aegis")
@@ -113,7 +119,7 @@ impl Collector {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(READY_WITHIN_SECS);
         while Instant::now() < deadline {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("aegis exited with {status} before it was ready:\n{}", self.logs());
@@ -123,7 +129,7 @@ impl Collector {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("aegis was not ready within 60 s:\n{}", self.logs());
+        panic!("aegis was not ready within {READY_WITHIN_SECS} s:\n{}", self.logs());
     }
 
     /// What the collector logged so far.

@@ -91,6 +91,23 @@ fn delete_and_rename_move_and_remove_keys() {
 }
 
 #[test]
+fn an_attribute_key_written_twice_is_acted_on_as_every_decoder_reads_it() {
+    // `x` then `password`: protobuf's last-one-wins makes the key `password` downstream, so
+    // a delete of `password` must find it (it once looked only at the first key).
+    let input = logs(vec![("PLACEHOLDER", Value::from("hunter2"))]);
+    let placeholder = b"\x0a\x0bPLACEHOLDER";
+    let at = input.windows(placeholder.len()).position(|w| w == placeholder).unwrap();
+    let mut crafted = input.clone();
+    crafted[at..at + placeholder.len()].copy_from_slice(b"\x0a\x01x\x0a\x08password");
+    let mut p = processor(json!([{ "key": "password", "action": "delete" }]));
+    assert_eq!(run_logs(&mut p, &crafted), pairs(&[]));
+    let mut p = processor(json!([{ "key": "password", "action": "hash" }]));
+    let got = run_logs(&mut p, &crafted);
+    assert_eq!(got.len(), 1);
+    assert_ne!(got[0].1, Value::from("hunter2"));
+}
+
+#[test]
 fn hash_replaces_values_with_their_sha256_hex() {
     let mut p = processor(json!([
         { "key": "email", "action": "hash" },

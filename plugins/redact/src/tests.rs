@@ -189,6 +189,31 @@ fn keys_not_allowed_are_removed_everywhere_and_ignored_keys_pass_untouched() {
     );
 }
 
+/// A request whose one record has an attribute with two `key` fields, `x` then `password`,
+/// and the value `hunter2`. Protobuf's last-one-wins makes its key `password` for every
+/// decoder downstream, so redaction must read it so too.
+fn two_keyed_attribute() -> Vec<u8> {
+    let input = logs(vec![(vec![], vec![record(None, vec![kv("PLACEHOLDER", s("hunter2"))])])]);
+    let placeholder = b"\x0a\x0bPLACEHOLDER";
+    let at = input.windows(placeholder.len()).position(|w| w == placeholder).unwrap();
+    let mut crafted = input.clone();
+    crafted[at..at + placeholder.len()].copy_from_slice(b"\x0a\x01x\x0a\x08password");
+    let decoded = ExportLogsServiceRequest::decode(&crafted[..]).unwrap();
+    assert_eq!(decoded.resource_logs[0].scope_logs[0].log_records[0].attributes, vec![kv("password", s("hunter2"))]);
+    crafted
+}
+
+#[test]
+fn an_attribute_key_written_twice_is_read_as_every_decoder_reads_it() {
+    let attributes = |p: &mut Redact| {
+        run_logs(p, &two_keyed_attribute()).resource_logs[0].scope_logs[0].log_records[0].attributes.clone()
+    };
+    let mut blocked = processor(json!({ "blocked_key_patterns": ["password"], "summary": "silent" }));
+    assert_eq!(attributes(&mut blocked), vec![kv("password", s("****"))]);
+    let mut allow = processor(json!({ "allowed_keys": ["x"], "summary": "silent" }));
+    assert_eq!(attributes(&mut allow), vec![]);
+}
+
 #[test]
 fn an_empty_allow_list_removes_every_attribute() {
     let mut p = processor(json!({ "allowed_keys": [] }));

@@ -297,18 +297,12 @@ fn split_key_value_slow(kv: &[u8]) -> (&[u8], &[u8]) {
     (key, value)
 }
 
-/// The key of an encoded `KeyValue`, quickly: every encoder writes the key first, and
-/// once, so when the payload starts with a short key that key is taken as it is (a
-/// second key field, which no encoder writes, would be ignored). Anything else takes
-/// the careful, last-one-wins path.
+/// The key of an encoded `KeyValue`, as every protobuf decoder reads it: the last `key`
+/// field. Every encoder writes the key once, first, then the value, and that layout is read
+/// without a loop; anything else (a second key, which a hostile sender could use to show one
+/// key to a lookup and another to the backends) takes the careful path.
 #[inline(always)]
 pub(crate) fn key_of(kv: &[u8]) -> &[u8] {
-    if let [0x0a, len, rest @ ..] = kv
-        && let Some(key) = rest.get(..*len as usize)
-        && *len < 0x80
-    {
-        return key;
-    }
     split_key_value(kv).0
 }
 

@@ -5,7 +5,7 @@ use aegis_wire::{Logs, Metrics, Signal, Traces, split, validate};
 
 use crate::support::*;
 
-fn damage(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn damage(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
     let mut broken = bytes.to_vec();
     match rng.below(4) {
         0 => {

@@ -1,0 +1,347 @@
+//! Holds the wire crate to what prost, a reference protobuf decoder, makes of the same bytes.
+//!
+//! The host checks every request with `aegis_wire::validate` and then trusts it: the debug
+//! exporter decodes it with prost, the OTLP exporters send it to other collectors, plugins
+//! read it through views and edit it in place. So for any bytes:
+//!
+//! - `validate` never panics, and what it accepts prost decodes, with the same counts;
+//! - `split` keeps every item, in order, within the size asked, each part valid;
+//! - views read what prost reads, and edits do to the bytes what the same edits do to
+//!   prost's structs.
+//!
+//! Shared by the `wire` fuzz target and aegis-wire's `differential` test, which includes
+//! this file by its path, so it uses nothing but aegis-wire, prost and opentelemetry-proto.
+
+use aegis_wire::{Counts, LogRecordData, Logs, Outcome, Signal, SpanData, Traces};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::{
+    ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary,
+};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// Reads a fuzz input: its first byte picks the signal, its second how many bytes of edits
+/// follow (at most 31), and the rest is the request.
+pub fn parse_input(data: &[u8]) -> Option<(Signal, &[u8], &[u8])> {
+    let (&signal, rest) = data.split_first()?;
+    let (&n, rest) = rest.split_first()?;
+    let signal = [Signal::Logs, Signal::Traces, Signal::Metrics][usize::from(signal % 3)];
+    let (ops, bytes) = rest.split_at(usize::from(n % 32).min(rest.len()));
+    Some((signal, ops, bytes))
+}
+
+/// The fuzz input that [`parse_input`] reads as `bytes` of `signal` with `ops`.
+pub fn make_input(signal: Signal, ops: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let signal = match signal {
+        Signal::Logs => 0,
+        Signal::Traces => 1,
+        Signal::Metrics => 2,
+    };
+    let ops = &ops[..ops.len().min(31)];
+    let mut out = vec![signal, ops.len() as u8];
+    out.extend_from_slice(ops);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// Runs every check on `bytes` as a request of `signal`. `ops` drives the split size and the
+/// edits. Panics, naming the check, when the wire crate and prost disagree.
+pub fn check(signal: Signal, bytes: &[u8], ops: &[u8]) {
+    let Some(counts) = agree_on_validity(signal, bytes) else { return };
+    let max_items = usize::from(ops.first().copied().unwrap_or(1) % 8);
+    check_split(signal, bytes, counts, max_items);
+    match signal {
+        Signal::Logs => {
+            check_log_views(bytes);
+            check_log_edits(bytes, ops.get(1..).unwrap_or(&[]));
+        }
+        Signal::Traces => check_span_views(bytes),
+        Signal::Metrics => {}
+    }
+}
+
+/// Every item of a request, each alone in a request of its own resource and scope, encoded:
+/// two requests hold the same telemetry when these lists are equal.
+fn items(signal: Signal, bytes: &[u8]) -> Result<(usize, Vec<Vec<u8>>), prost::DecodeError> {
+    let mut out = Vec::new();
+    let resources = match signal {
+        Signal::Logs => {
+            let request = ExportLogsServiceRequest::decode(bytes)?;
+            for rl in &request.resource_logs {
+                for sl in &rl.scope_logs {
+                    for record in &sl.log_records {
+                        let mut sl = sl.clone();
+                        sl.log_records = vec![record.clone()];
+                        let mut rl = rl.clone();
+                        rl.scope_logs = vec![sl];
+                        out.push(ExportLogsServiceRequest { resource_logs: vec![rl] }.encode_to_vec());
+                    }
+                }
+            }
+            request.resource_logs.len()
+        }
+        Signal::Traces => {
+            let request = ExportTraceServiceRequest::decode(bytes)?;
+            for rs in &request.resource_spans {
+                for ss in &rs.scope_spans {
+                    for span in &ss.spans {
+                        let mut ss = ss.clone();
+                        ss.spans = vec![span.clone()];
+                        let mut rs = rs.clone();
+                        rs.scope_spans = vec![ss];
+                        out.push(ExportTraceServiceRequest { resource_spans: vec![rs] }.encode_to_vec());
+                    }
+                }
+            }
+            request.resource_spans.len()
+        }
+        Signal::Metrics => {
+            let request = ExportMetricsServiceRequest::decode(bytes)?;
+            for rm in &request.resource_metrics {
+                for sm in &rm.scope_metrics {
+                    for metric in &sm.metrics {
+                        for one in points(metric) {
+                            let sm = ScopeMetrics { metrics: vec![one], ..sm.clone() };
+                            let rm = ResourceMetrics { scope_metrics: vec![sm], ..rm.clone() };
+                            out.push(ExportMetricsServiceRequest { resource_metrics: vec![rm] }.encode_to_vec());
+                        }
+                    }
+                }
+            }
+            request.resource_metrics.len()
+        }
+    };
+    Ok((resources, out))
+}
+
+/// A metric once for each of its data points, holding only that point.
+fn points(metric: &Metric) -> Vec<Metric> {
+    let with = |data: Data| Metric { data: Some(data), ..metric.clone() };
+    match &metric.data {
+        None => Vec::new(),
+        Some(Data::Gauge(g)) => {
+            g.data_points.iter().map(|p| with(Data::Gauge(Gauge { data_points: vec![p.clone()] }))).collect()
+        }
+        Some(Data::Sum(s)) => {
+            s.data_points.iter().map(|p| with(Data::Sum(Sum { data_points: vec![p.clone()], ..s.clone() }))).collect()
+        }
+        Some(Data::Histogram(h)) => h
+            .data_points
+            .iter()
+            .map(|p| with(Data::Histogram(Histogram { data_points: vec![p.clone()], ..h.clone() })))
+            .collect(),
+        Some(Data::ExponentialHistogram(h)) => h
+            .data_points
+            .iter()
+            .map(|p| {
+                with(Data::ExponentialHistogram(ExponentialHistogram { data_points: vec![p.clone()], ..h.clone() }))
+            })
+            .collect(),
+        Some(Data::Summary(s)) => {
+            s.data_points.iter().map(|p| with(Data::Summary(Summary { data_points: vec![p.clone()] }))).collect()
+        }
+    }
+}
+
+/// `validate` against prost: what one accepts the other decodes, with the same counts.
+/// Returns the counts when both accept.
+fn agree_on_validity(signal: Signal, bytes: &[u8]) -> Option<Counts> {
+    let ours = aegis_wire::validate(signal, bytes);
+    let theirs = items(signal, bytes);
+    match (ours, theirs) {
+        (Ok(counts), Ok((resources, items))) => {
+            assert_eq!(counts.resources, resources, "validate counted resources that prost does not");
+            assert_eq!(counts.items, items.len(), "validate counted items that prost does not");
+            Some(counts)
+        }
+        (Ok(_), Err(e)) => panic!("validate accepted a {signal} request that prost refuses: {e}"),
+        (Err(_), _) => None,
+    }
+}
+
+/// `split` keeps every item, in order, and cuts where it was asked.
+fn check_split(signal: Signal, bytes: &[u8], counts: Counts, max_items: usize) {
+    let parts = aegis_wire::split(signal, bytes, max_items);
+    let mut all = Vec::new();
+    let mut total = 0;
+    for part in &parts {
+        let part_counts = aegis_wire::validate(signal, part)
+            .unwrap_or_else(|e| panic!("split made a part that does not validate: {e}"));
+        if parts.len() > 1 {
+            assert!(part_counts.items <= max_items.max(1), "split made a part of {} items", part_counts.items);
+        }
+        total += part_counts.items;
+        all.extend(items(signal, part).expect("a part prost decodes").1);
+    }
+    assert_eq!(total, counts.items, "split lost or added items");
+    assert_eq!(all, items(signal, bytes).expect("decoded before").1, "split changed the telemetry");
+}
+
+/// A view of every log record reads what prost reads.
+fn check_log_views(bytes: &[u8]) {
+    let logs = Logs::parse(bytes).expect("a valid request indexes");
+    let request = ExportLogsServiceRequest::decode(bytes).expect("decoded before");
+    let expected = request.resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records);
+    let mut n = 0;
+    for (view, want) in logs.records().zip(expected) {
+        let mut got =
+            LogRecord::decode(&LogRecordData::from_view(&view).encode()[..]).expect("an owned record decodes");
+        let mut want = want.clone();
+        normalize_record(&mut got);
+        normalize_record(&mut want);
+        // Compared encoded: a NaN is not equal to itself.
+        assert!(
+            got.encode_to_vec() == want.encode_to_vec(),
+            "a log record's view reads {got:?} where prost reads {want:?}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, logs.len(), "the index holds other records than prost");
+}
+
+/// A view of every span reads what prost reads.
+fn check_span_views(bytes: &[u8]) {
+    let traces = Traces::parse(bytes).expect("a valid request indexes");
+    let request = ExportTraceServiceRequest::decode(bytes).expect("decoded before");
+    let expected = request.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans);
+    let mut n = 0;
+    for (view, want) in traces.spans().zip(expected) {
+        let mut got = Span::decode(&SpanData::from_view(&view).encode()[..]).expect("an owned span decodes");
+        let mut want = want.clone();
+        normalize_span(&mut got);
+        normalize_span(&mut want);
+        assert!(got.encode_to_vec() == want.encode_to_vec(), "a span's view reads {got:?} where prost reads {want:?}");
+        n += 1;
+    }
+    assert_eq!(n, traces.len(), "the index holds other spans than prost");
+}
+
+/// An attribute without a value and one whose value is empty mean the same (an empty
+/// `AnyValue`); the owned structs write the second. Makes every attribute the second, and
+/// drops `key_strindex` (a profiles dictionary index, which the owned structs do not carry).
+fn normalize(attributes: &mut [KeyValue]) {
+    for kv in attributes {
+        kv.key_strindex = 0;
+        normalize_value(kv.value.get_or_insert_with(AnyValue::default));
+    }
+}
+
+fn normalize_value(value: &mut AnyValue) {
+    match &mut value.value {
+        Some(any_value::Value::KvlistValue(list)) => normalize(&mut list.values),
+        Some(any_value::Value::ArrayValue(array)) => array.values.iter_mut().for_each(normalize_value),
+        _ => {}
+    }
+}
+
+fn normalize_record(record: &mut LogRecord) {
+    normalize(&mut record.attributes);
+    if let Some(body) = &mut record.body {
+        normalize_value(body);
+    }
+}
+
+fn normalize_span(span: &mut Span) {
+    normalize(&mut span.attributes);
+    span.events.iter_mut().for_each(|e| normalize(&mut e.attributes));
+    span.links.iter_mut().for_each(|l| normalize(&mut l.attributes));
+}
+
+fn string(text: &str) -> AnyValue {
+    AnyValue { value: Some(any_value::Value::StringValue(text.to_owned())) }
+}
+
+/// Edits every log record, by the byte of `ops` at its position, in the bytes and in prost's
+/// structs, and compares the results.
+fn check_log_edits(bytes: &[u8], ops: &[u8]) {
+    let mut expected = ExportLogsServiceRequest::decode(bytes).expect("decoded before");
+    let mut logs = Logs::parse(bytes).expect("a valid request indexes");
+    let mut wants: Vec<&mut LogRecord> =
+        expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records).collect();
+    assert_eq!(wants.len(), logs.len(), "the index holds other records than prost");
+    let mut removed = Vec::new();
+    for (i, (mut record, want)) in logs.records_mut().zip(wants.iter_mut()).enumerate() {
+        // A key the record may hold: its first attribute's, or a fixed one.
+        let key = want.attributes.first().map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
+        match ops.get(i).copied().unwrap_or(0) % 8 {
+            0 => {}
+            1 => {
+                record.remove();
+                removed.push(i);
+            }
+            2 => {
+                record.set_attribute(&key, "v");
+                match want.attributes.iter().position(|kv| kv.key == key) {
+                    Some(first) => {
+                        want.attributes[first] =
+                            KeyValue { key: key.clone(), value: Some(string("v")), ..Default::default() };
+                        let mut seen = 0;
+                        want.attributes.retain(|kv| {
+                            kv.key != key || {
+                                seen += 1;
+                                seen == 1
+                            }
+                        });
+                    }
+                    None => want.attributes.push(KeyValue { key, value: Some(string("v")), ..Default::default() }),
+                }
+            }
+            3 => {
+                record.remove_attribute(&key);
+                want.attributes.retain(|kv| kv.key != key);
+            }
+            4 => {
+                record.set_body("b");
+                want.body = Some(string("b"));
+            }
+            5 => {
+                record.clear_body();
+                want.body = None;
+            }
+            6 => {
+                record.set_severity(17, "ERROR");
+                want.severity_number = 17;
+                want.severity_text = "ERROR".into();
+            }
+            _ => {
+                record.set_trace_id(&[7; 16]);
+                record.set_time_unix_nano(42);
+                want.trace_id = vec![7; 16];
+                want.time_unix_nano = 42;
+            }
+        }
+    }
+    drop(wants);
+    let mut i = 0;
+    for rl in &mut expected.resource_logs {
+        for sl in &mut rl.scope_logs {
+            sl.log_records.retain(|_| {
+                i += 1;
+                !removed.contains(&(i - 1))
+            });
+        }
+    }
+    let want = items(Signal::Logs, &expected.encode_to_vec()).expect("prost decodes its own").1;
+    let got = match logs.finish() {
+        Outcome::Unchanged => items(Signal::Logs, bytes).expect("decoded before").1,
+        Outcome::Dropped => Vec::new(),
+        Outcome::Replaced(out) => {
+            aegis_wire::validate(Signal::Logs, &out).unwrap_or_else(|e| panic!("edits made invalid OTLP: {e}"));
+            items(Signal::Logs, &out).expect("edited bytes prost decodes").1
+        }
+    };
+    assert_eq!(got.len(), want.len(), "edits kept other records than prost's");
+    if let Some(k) = (0..got.len()).find(|&k| got[k] != want[k]) {
+        let show = |b: &[u8]| format!("{:?}", ExportLogsServiceRequest::decode(b).expect("decoded before"));
+        panic!(
+            "edits did other than the same edits on prost's structs: record {k} is\n{}\nwhere prost's is\n{}",
+            show(&got[k]),
+            show(&want[k])
+        );
+    }
+}
