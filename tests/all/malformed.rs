@@ -35,6 +35,12 @@ async fn malformed_requests_are_refused_and_the_collector_keeps_serving() {
     let status_message = aegis_status_message(&body);
     assert!(status_message.contains("malformed OTLP protobuf at byte"), "{status_message}");
 
+    // A record whose body comes twice: protobuf would merge the two, the views read the last.
+    let (status, body) = post(&url, "application/x-protobuf", body_given_twice()).await;
+    assert_eq!(status, 400);
+    let status_message = aegis_status_message(&body);
+    assert!(status_message.contains("LogRecord.body holds one message but came more than once"), "{status_message}");
+
     // Not JSON at all, and JSON of the wrong shape.
     let (status, body) = post(&url, "application/json", b"{\"resourceLogs\": [".to_vec()).await;
     assert_eq!(status, 400);
@@ -77,10 +83,27 @@ async fn malformed_requests_are_refused_and_the_collector_keeps_serving() {
     let (status, _) = post(&url, "application/x-protobuf", request("over http").encode_to_vec()).await;
     assert_eq!(status, 200);
     sink.wait_for(Duration::from_secs(10), "the two good records", |sink| sink.log_records().len() == 2).await;
-    // Truncated protobuf, bad JSON, wrong content type, bad gzip, gRPC garbage.
-    assert_eq!(collector.metric("aegis_receiver_invalid_requests_total{receiver=\"otlp\",signal=\"logs\"}"), 5.0);
+    // Truncated protobuf, a body twice, bad JSON, wrong content type, bad gzip, gRPC garbage.
+    assert_eq!(collector.metric("aegis_receiver_invalid_requests_total{receiver=\"otlp\",signal=\"logs\"}"), 6.0);
     let (status, logs) = collector.stop();
     assert!(status.success(), "aegis exited with {status}:\n{logs}");
+}
+
+/// A logs request of one record that holds `body` twice, framed by hand (no encoder writes it).
+fn body_given_twice() -> Vec<u8> {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
+    fn frame(field: u8, inner: &[u8]) -> Vec<u8> {
+        let mut out = vec![(field << 3) | 2];
+        prost::encoding::encode_varint(inner.len() as u64, &mut out);
+        out.extend_from_slice(inner);
+        out
+    }
+    let body = |text: &str| AnyValue { value: Some(Value::StringValue(text.into())) };
+    let mut record = LogRecord { body: Some(body("first")), ..Default::default() }.encode_to_vec();
+    record.extend(frame(5, &body("second").encode_to_vec()));
+    // ExportLogsServiceRequest.resource_logs (1) / ResourceLogs.scope_logs (2) / ScopeLogs.log_records (2).
+    frame(1, &frame(2, &frame(2, &record)))
 }
 
 fn aegis_status_message(body: &[u8]) -> String {

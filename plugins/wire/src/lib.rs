@@ -127,7 +127,10 @@ pub struct Counts {
 /// data point type, exemplars and buckets, and `KeyValue`/`AnyValue` through arrays and
 /// lists (nested at most [`MAX_DEPTH`] messages deep). Checked are the wire type of each
 /// known field, varints, length bounds and the UTF-8 of string fields; unknown fields
-/// are skipped, as protobuf requires. Two valid requests concatenated are a valid
+/// are skipped, as protobuf requires. A field that holds one message (a record's body, an
+/// attribute's value, a resource, a scope, a span's status, a metric's data, the members of
+/// `AnyValue`'s list and map) may come only once: protobuf would merge two, and the views,
+/// which read the last, would then read other than the backends. Two valid requests concatenated are a valid
 /// request. Returns how many resources and items the request holds.
 pub fn validate(signal: Signal, bytes: &[u8]) -> Result<Counts, WireError> {
     validate::validate(signal, bytes).map_err(WireError::from)

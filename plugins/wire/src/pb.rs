@@ -48,6 +48,8 @@ pub(crate) enum Fault {
     InvalidUtf8 { message: &'static str, field: &'static str },
     /// A packed repeated field whose length is not a multiple of its element width.
     PackedLength { message: &'static str, field: &'static str },
+    /// A field that holds one message, not a list of them, came twice.
+    Repeated { message: &'static str, field: &'static str },
     /// Messages nested deeper than [`crate::MAX_DEPTH`].
     TooDeep,
     /// The request is larger than the 4 GiB the index can address.
@@ -78,6 +80,10 @@ impl Fault {
             Fault::PackedLength { message, field } => {
                 format!("{message}.{field} has a packed length that is not a multiple of 8")
             }
+            Fault::Repeated { message, field } => format!(
+                "{message}.{field} holds one message but came more than once (protobuf would merge the two; \
+                 send it once)"
+            ),
             Fault::TooDeep => format!("messages nested deeper than {}", crate::MAX_DEPTH),
             Fault::TooLarge => "request larger than 4 GiB".to_owned(),
         }

@@ -19,8 +19,13 @@ enum Kind {
     Fixed32,
     Str,
     Bytes,
-    /// A nested message.
+    /// A nested message, repeated.
     Msg(M),
+    /// A nested message that is not repeated, and the bit that stands for it among its
+    /// message's fields (the members of one `oneof` share a bit). Protobuf merges two
+    /// occurrences into one message; the views read the last. A request that holds one
+    /// twice is refused, so that nothing reads it other than the backends would.
+    One(M, u8),
     /// A nested message that counts as one resource.
     Resource(M),
     /// A nested message that counts as one item (record, span, data point).
@@ -83,20 +88,25 @@ enum M {
     KeyValueList,
 }
 
-use Kind::{Bytes, Fixed32, Fixed64, Msg, PackedFixed64, PackedVarint, Str, Varint};
+use Kind::{Bytes, Fixed32, Fixed64, Msg, One, PackedFixed64, PackedVarint, Str, Varint};
+
+/// The bit of `LogRecord.body` among the record's singular messages.
+const BODY_BIT: u8 = 5;
+/// The bit of `KeyValue.value`.
+const VALUE_BIT: u8 = 2;
 
 const LOGS_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceLogs), "resource_logs")];
 const RESOURCE_LOGS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeLogs), "scope_logs"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Resource, 1), "resource"), fd(Msg(M::ScopeLogs), "scope_logs"), fd(Str, "schema_url")];
 const SCOPE_LOGS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Kind::Item(M::LogRecord), "log_records"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Scope, 1), "scope"), fd(Kind::Item(M::LogRecord), "log_records"), fd(Str, "schema_url")];
 const LOG_RECORD: &[Fd] = &[
     UNKNOWN,
     fd(Fixed64, "time_unix_nano"),
     fd(Varint, "severity_number"),
     fd(Str, "severity_text"),
     UNKNOWN,
-    fd(Msg(M::AnyValue), "body"),
+    fd(One(M::AnyValue, BODY_BIT), "body"),
     fd(Msg(M::KeyValue), "attributes"),
     fd(Varint, "dropped_attributes_count"),
     fd(Fixed32, "flags"),
@@ -107,9 +117,9 @@ const LOG_RECORD: &[Fd] = &[
 ];
 const TRACES_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceSpans), "resource_spans")];
 const RESOURCE_SPANS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeSpans), "scope_spans"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Resource, 1), "resource"), fd(Msg(M::ScopeSpans), "scope_spans"), fd(Str, "schema_url")];
 const SCOPE_SPANS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Kind::Item(M::Span), "spans"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Scope, 1), "scope"), fd(Kind::Item(M::Span), "spans"), fd(Str, "schema_url")];
 const SPAN: &[Fd] = &[
     UNKNOWN,
     fd(Bytes, "trace_id"),
@@ -126,7 +136,7 @@ const SPAN: &[Fd] = &[
     fd(Varint, "dropped_events_count"),
     fd(Msg(M::Link), "links"),
     fd(Varint, "dropped_links_count"),
-    fd(Msg(M::Status), "status"),
+    fd(One(M::Status, 15), "status"),
     fd(Fixed32, "flags"),
 ];
 const EVENT: &[Fd] = &[
@@ -148,22 +158,22 @@ const LINK: &[Fd] = &[
 const STATUS: &[Fd] = &[UNKNOWN, UNKNOWN, fd(Str, "message"), fd(Varint, "code")];
 const METRICS_REQUEST: &[Fd] = &[UNKNOWN, fd(Kind::Resource(M::ResourceMetrics), "resource_metrics")];
 const RESOURCE_METRICS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Resource), "resource"), fd(Msg(M::ScopeMetrics), "scope_metrics"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Resource, 1), "resource"), fd(Msg(M::ScopeMetrics), "scope_metrics"), fd(Str, "schema_url")];
 const SCOPE_METRICS: &[Fd] =
-    &[UNKNOWN, fd(Msg(M::Scope), "scope"), fd(Msg(M::Metric), "metrics"), fd(Str, "schema_url")];
+    &[UNKNOWN, fd(One(M::Scope, 1), "scope"), fd(Msg(M::Metric), "metrics"), fd(Str, "schema_url")];
 const METRIC: &[Fd] = &[
     UNKNOWN,
     fd(Str, "name"),
     fd(Str, "description"),
     fd(Str, "unit"),
     UNKNOWN,
-    fd(Msg(M::Gauge), "gauge"),
+    fd(One(M::Gauge, 5), "gauge"),
     UNKNOWN,
-    fd(Msg(M::Sum), "sum"),
+    fd(One(M::Sum, 5), "sum"),
     UNKNOWN,
-    fd(Msg(M::Histogram), "histogram"),
-    fd(Msg(M::ExponentialHistogram), "exponential_histogram"),
-    fd(Msg(M::Summary), "summary"),
+    fd(One(M::Histogram, 5), "histogram"),
+    fd(One(M::ExponentialHistogram, 5), "exponential_histogram"),
+    fd(One(M::Summary, 5), "summary"),
     fd(Msg(M::KeyValue), "metadata"),
 ];
 const GAUGE: &[Fd] = &[UNKNOWN, fd(Kind::Item(M::NumberDataPoint), "data_points")];
@@ -213,8 +223,8 @@ const EXPONENTIAL_HISTOGRAM_DATA_POINT: &[Fd] = &[
     fd(Fixed64, "sum"),
     fd(Varint, "scale"),
     fd(Fixed64, "zero_count"),
-    fd(Msg(M::Buckets), "positive"),
-    fd(Msg(M::Buckets), "negative"),
+    fd(One(M::Buckets, 8), "positive"),
+    fd(One(M::Buckets, 9), "negative"),
     fd(Varint, "flags"),
     fd(Msg(M::Exemplar), "exemplars"),
     fd(Fixed64, "min"),
@@ -259,15 +269,16 @@ const SCOPE: &[Fd] = &[
     fd(Msg(M::KeyValue), "attributes"),
     fd(Varint, "dropped_attributes_count"),
 ];
-const KEY_VALUE: &[Fd] = &[UNKNOWN, fd(Str, "key"), fd(Msg(M::AnyValue), "value"), fd(Varint, "key_strindex")];
+const KEY_VALUE: &[Fd] =
+    &[UNKNOWN, fd(Str, "key"), fd(One(M::AnyValue, VALUE_BIT), "value"), fd(Varint, "key_strindex")];
 const ANY_VALUE: &[Fd] = &[
     UNKNOWN,
     fd(Str, "string_value"),
     fd(Varint, "bool_value"),
     fd(Varint, "int_value"),
     fd(Fixed64, "double_value"),
-    fd(Msg(M::ArrayValue), "array_value"),
-    fd(Msg(M::KeyValueList), "kvlist_value"),
+    fd(One(M::ArrayValue, 5), "array_value"),
+    fd(One(M::KeyValueList, 5), "kvlist_value"),
     fd(Bytes, "bytes_value"),
     fd(Varint, "string_value_strindex"),
 ];
@@ -375,6 +386,16 @@ fn check_utf8(bytes: &[u8], at: usize, message: M, field: &'static str) -> Res<(
     }
 }
 
+/// Notes singular message `field` (bit `bit`) of `message` at `at`; fails if it came before.
+#[inline]
+fn once(seen: &mut u32, bit: u8, at: usize, message: M, field: &'static str) -> Res<()> {
+    if *seen & (1 << bit) != 0 {
+        return fail(at, Fault::Repeated { message: message.name(), field });
+    }
+    *seen |= 1 << bit;
+    Ok(())
+}
+
 #[inline]
 fn expect(wt: u8, expected: u8, at: usize, message: M, field: &'static str) -> Res<()> {
     if wt == expected {
@@ -397,14 +418,16 @@ impl Validator<'_> {
         }
         let table = m.fields();
         let mut r = Reader::range(self.buf, start, end);
+        let mut seen = 0u32;
         while !r.is_empty() {
-            self.field(m, table, &mut r, depth)?;
+            self.field(m, table, &mut r, depth, &mut seen)?;
         }
         Ok(())
     }
 
-    /// Checks one field of message `m` against its table.
-    fn field(&mut self, m: M, table: &[Fd], r: &mut Reader<'_>, depth: usize) -> Res<()> {
+    /// Checks one field of message `m` against its table. `seen` holds the bits of the
+    /// singular messages of `m` met so far.
+    fn field(&mut self, m: M, table: &[Fd], r: &mut Reader<'_>, depth: usize, seen: &mut u32) -> Res<()> {
         let at = r.pos;
         let (number, wt) = r.tag()?;
         let fd = table.get(number as usize).copied().unwrap_or(UNKNOWN);
@@ -433,6 +456,12 @@ impl Validator<'_> {
             }
             Kind::Msg(inner) => {
                 expect(wt, LEN, at, m, fd.name)?;
+                let (s, e) = r.len_delimited()?;
+                self.message(inner, s, e, depth + 1)?;
+            }
+            Kind::One(inner, bit) => {
+                expect(wt, LEN, at, m, fd.name)?;
+                once(seen, bit, at, m, fd.name)?;
                 let (s, e) = r.len_delimited()?;
                 self.message(inner, s, e, depth + 1)?;
             }
@@ -486,6 +515,7 @@ impl Validator<'_> {
     fn log_record(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
         let buf = self.buf;
         let mut r = Reader::range(buf, start, end);
+        let mut seen = 0u32;
         while r.pos < r.end {
             let tag = buf[r.pos];
             match tag {
@@ -504,6 +534,7 @@ impl Validator<'_> {
                     check_utf8(&buf[s..e], s, M::LogRecord, name)?;
                 }
                 0x2a => {
+                    once(&mut seen, BODY_BIT, r.pos, M::LogRecord, "body")?;
                     r.pos += 1;
                     let (s, e) = r.len_delimited()?;
                     self.any_value_fast(s, e, depth + 1)?;
@@ -521,7 +552,7 @@ impl Validator<'_> {
                     r.pos += 1;
                     r.len_delimited()?;
                 }
-                _ => self.field(M::LogRecord, LOG_RECORD, &mut r, depth)?,
+                _ => self.field(M::LogRecord, LOG_RECORD, &mut r, depth, &mut seen)?,
             }
         }
         Ok(())
@@ -538,6 +569,7 @@ impl Validator<'_> {
     fn key_value_inline(&mut self, start: usize, end: usize, depth: usize) -> Res<()> {
         let buf = self.buf;
         let mut r = Reader::range(buf, start, end);
+        let mut seen = 0u32;
         while r.pos < r.end {
             match buf[r.pos] {
                 0x0a => {
@@ -546,6 +578,7 @@ impl Validator<'_> {
                     check_utf8(&buf[s..e], s, M::KeyValue, "key")?;
                 }
                 0x12 => {
+                    once(&mut seen, VALUE_BIT, r.pos, M::KeyValue, "value")?;
                     r.pos += 1;
                     let (s, e) = r.len_delimited()?;
                     self.any_value_fast(s, e, depth + 1)?;
@@ -554,7 +587,7 @@ impl Validator<'_> {
                     r.pos += 1;
                     r.varint()?;
                 }
-                _ => self.field(M::KeyValue, KEY_VALUE, &mut r, depth)?,
+                _ => self.field(M::KeyValue, KEY_VALUE, &mut r, depth, &mut seen)?,
             }
         }
         Ok(())
@@ -591,6 +624,7 @@ impl Validator<'_> {
         }
         let buf = self.buf;
         let mut r = Reader::range(buf, start, end);
+        let mut seen = 0u32;
         while r.pos < r.end {
             match buf[r.pos] {
                 0x0a => {
@@ -610,7 +644,7 @@ impl Validator<'_> {
                     r.pos += 1;
                     r.len_delimited()?;
                 }
-                _ => self.field(M::AnyValue, ANY_VALUE, &mut r, depth)?,
+                _ => self.field(M::AnyValue, ANY_VALUE, &mut r, depth, &mut seen)?,
             }
         }
         Ok(())

@@ -156,3 +156,85 @@ fn random_byte_flips_are_judged_as_prost_judges_them() {
         }
     }
 }
+
+fn kvlist(
+    values: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
+) -> opentelemetry_proto::tonic::common::v1::AnyValue {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValueList, any_value::Value};
+    AnyValue { value: Some(Value::KvlistValue(KeyValueList { values })) }
+}
+
+/// `payload` as field `number` (length-delimited) of a message.
+fn field(number: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    aegis_wire::encode::put_len_header(&mut out, number, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A logs request of one resource and scope holding one record encoded as `record`.
+fn logs_with_record(record: &[u8]) -> Vec<u8> {
+    field(1, &field(2, &field(2, record)))
+}
+
+#[test]
+fn a_singular_message_given_twice_is_refused_where_the_second_starts() {
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
+    // Two encodings of one message, back to back, are one message to protobuf: the bodies
+    // merge, so a decoder downstream reads both lists while a view reads the last.
+    let first = LogRecord { body: Some(kvlist(vec![kv("password", s("hunter2"))])), ..Default::default() };
+    let second = LogRecord { body: Some(kvlist(vec![kv("msg", s("hi"))])), ..Default::default() };
+    let mut record = encode(&first);
+    let second_at = record.len();
+    record.extend(encode(&second));
+    let merged = LogRecord::decode(&record[..]).unwrap();
+    assert_eq!(merged.body, Some(kvlist(vec![kv("password", s("hunter2")), kv("msg", s("hi"))])));
+    let request = logs_with_record(&record);
+    let err = validate(Signal::Logs, &request).unwrap_err();
+    assert_eq!(err.offset, request.len() - record.len() + second_at);
+    assert_eq!(
+        err.message,
+        "LogRecord.body holds one message but came more than once (protobuf would merge the two; send it once)"
+    );
+    // A scalar given twice is protobuf's last-one-wins, which the views keep too.
+    let mut twice = encode(&LogRecord { severity_number: 9, body: Some(s("a")), ..Default::default() });
+    twice.extend(encode(&LogRecord { severity_number: 17, ..Default::default() }));
+    assert!(validate(Signal::Logs, &logs_with_record(&twice)).is_ok());
+}
+
+#[test]
+fn every_singular_message_of_the_schema_is_checked_once() {
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
+    use opentelemetry_proto::tonic::metrics::v1::{Gauge, Metric, Sum, metric::Data};
+    use opentelemetry_proto::tonic::trace::v1::{Span, Status};
+    let twice = |a: Vec<u8>, b: Vec<u8>| [a, b].concat();
+    // A KeyValue's value, in a record's attributes.
+    let kv_twice = twice(encode(&kv("k", s("a"))), encode(&KeyValue { value: Some(s("b")), ..Default::default() }));
+    let err = validate(Signal::Logs, &logs_with_record(&field(6, &kv_twice))).unwrap_err();
+    assert!(err.message.starts_with("KeyValue.value holds one message"), "{err}");
+    // An AnyValue's list and map are one oneof: a list then a map is two values.
+    let any_twice = twice(encode(&kvlist(vec![])), encode(&kvlist(vec![kv("a", s("b"))])));
+    let record = encode(&LogRecord { body: None, ..Default::default() });
+    let err = validate(Signal::Logs, &logs_with_record(&[record, field(5, &any_twice)].concat())).unwrap_err();
+    assert!(err.message.starts_with("AnyValue.kvlist_value holds one message"), "{err}");
+    // A span's status.
+    let span = twice(
+        encode(&Span { status: Some(Status { code: 2, message: String::new() }), ..Default::default() }),
+        encode(&Span { status: Some(Status { code: 0, message: "fine".into() }), ..Default::default() }),
+    );
+    let err = validate(Signal::Traces, &field(1, &field(2, &field(2, &span)))).unwrap_err();
+    assert!(err.message.starts_with("Span.status holds one message"), "{err}");
+    // A metric's data: a gauge then a sum would be counted twice, and prost keeps the sum.
+    let metric = twice(
+        encode(&Metric { name: "m".into(), data: Some(Data::Gauge(Gauge::default())), ..Default::default() }),
+        encode(&Metric { data: Some(Data::Sum(Sum::default())), ..Default::default() }),
+    );
+    let err = validate(Signal::Metrics, &field(1, &field(2, &field(2, &metric)))).unwrap_err();
+    assert!(err.message.starts_with("Metric.sum holds one message"), "{err}");
+    // A resource.
+    let resource = encode(&resource("svc"));
+    let resource_logs = [field(1, &resource), field(1, &resource)].concat();
+    let err = validate(Signal::Logs, &field(1, &resource_logs)).unwrap_err();
+    assert!(err.message.starts_with("ResourceLogs.resource holds one message"), "{err}");
+}
