@@ -224,6 +224,7 @@ fn check_span_views(bytes: &[u8]) {
 /// An attribute without a value and one whose value is empty mean the same (an empty
 /// `AnyValue`); the owned structs write the second. Makes every attribute the second, and
 /// drops `key_strindex` (a profiles dictionary index, which the owned structs do not carry).
+/// Bodies and values go through [`normalize_value`].
 fn normalize(attributes: &mut [KeyValue]) {
     for kv in attributes {
         kv.key_strindex = 0;
@@ -231,8 +232,11 @@ fn normalize(attributes: &mut [KeyValue]) {
     }
 }
 
+/// A `string_value_strindex` (a profiles dictionary index) is no value outside profiles, as
+/// OTLP asks and the views read it.
 fn normalize_value(value: &mut AnyValue) {
     match &mut value.value {
+        Some(any_value::Value::StringValueStrindex(_)) => value.value = None,
         Some(any_value::Value::KvlistValue(list)) => normalize(&mut list.values),
         Some(any_value::Value::ArrayValue(array)) => array.values.iter_mut().for_each(normalize_value),
         _ => {}

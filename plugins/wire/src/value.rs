@@ -49,6 +49,9 @@ impl<'a> AnyValue<'a> {
                 (5, pb::Value::Len(b)) => ValueRef::Array(ArrayValue { bytes: b }),
                 (6, pb::Value::Len(b)) => ValueRef::KvList(KvList { bytes: b }),
                 (7, pb::Value::Len(b)) => ValueRef::Bytes(b),
+                // `string_value_strindex`, a member of the same `oneof`: an index into a
+                // profiles dictionary, which OTLP asks other signals to read as no value.
+                (8, pb::Value::Varint(_)) => ValueRef::Empty,
                 _ => continue,
             };
         }

@@ -72,3 +72,28 @@ fn seeds_for_the_fuzz_target() {
         }
     }
 }
+
+/// Found by the fuzz target: an attribute value whose `string_value` is followed by a
+/// `string_value_strindex` (a member of the same `oneof`, an index into a profiles
+/// dictionary). Prost reads the index, the last member; the view read the string before it.
+/// OTLP asks signals other than profiles to read an index as no value, and so the view does.
+#[test]
+fn a_string_index_after_a_string_reads_as_no_value() {
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let record = LogRecord { attributes: vec![kv("code", s("PLACEHOLDERXY"))], ..Default::default() };
+    let request = opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs { log_records: vec![record], ..Default::default() }],
+            ..Default::default()
+        }],
+    };
+    let mut bytes = encode(&request);
+    // The value's payload keeps its length: a 10-byte string, then field 8 = 201.
+    let (from, to) = (b"\x0a\x0dPLACEHOLDERXY", b"\x0a\x0aPLACEHOLDE\x40\xc9\x01");
+    let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+    bytes[at..at + from.len()].copy_from_slice(to);
+    let logs = aegis_wire::Logs::parse(&bytes).unwrap();
+    let record = logs.records().next().unwrap();
+    assert_eq!(record.attribute("code").map(|v| v.get()), Some(aegis_wire::ValueRef::Empty));
+    check::check(Signal::Logs, &bytes, &[1, 0, 1, 2, 3]);
+}
