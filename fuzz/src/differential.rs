@@ -12,7 +12,7 @@
 //! Shared by the `wire` fuzz target and aegis-wire's `differential` test, which includes
 //! this file by its path, so it uses nothing but aegis-wire, prost and opentelemetry-proto.
 
-use aegis_wire::{Counts, LogRecordData, Logs, Outcome, Signal, SpanData, Traces};
+use aegis_wire::{AttributeScratch, Counts, LogRecordData, Logs, Outcome, Signal, SpanData, Traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::{
     ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary,
 };
-use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use prost::Message;
 
 /// Reads a fuzz input: its first byte picks the signal, its second how many bytes of edits
@@ -60,7 +60,10 @@ pub fn check(signal: Signal, bytes: &[u8], ops: &[u8]) {
             check_log_views(bytes);
             check_log_edits(bytes, ops.get(1..).unwrap_or(&[]));
         }
-        Signal::Traces => check_span_views(bytes),
+        Signal::Traces => {
+            check_span_views(bytes);
+            check_span_edits(bytes, ops.get(1..).unwrap_or(&[]));
+        }
         Signal::Metrics => {}
     }
 }
@@ -269,31 +272,23 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
         expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records).collect();
     assert_eq!(wants.len(), logs.len(), "the index holds other records than prost");
     let mut removed = Vec::new();
+    let mut scratch = AttributeScratch::default();
     for (i, (mut record, want)) in logs.records_mut().zip(wants.iter_mut()).enumerate() {
         // A key the record may hold: its first attribute's, or a fixed one.
         let key = want.attributes.first().map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
-        match ops.get(i).copied().unwrap_or(0) % 8 {
+        match ops.get(i).copied().unwrap_or(0) % 9 {
             0 => {}
             1 => {
                 record.remove();
                 removed.push(i);
             }
+            8 => {
+                record.edit_attributes(&mut scratch, |attributes| one_pass(attributes, &key));
+                one_pass_on(&mut want.attributes, &key);
+            }
             2 => {
                 record.set_attribute(&key, "v");
-                match want.attributes.iter().position(|kv| kv.key == key) {
-                    Some(first) => {
-                        want.attributes[first] =
-                            KeyValue { key: key.clone(), value: Some(string("v")), ..Default::default() };
-                        let mut seen = 0;
-                        want.attributes.retain(|kv| {
-                            kv.key != key || {
-                                seen += 1;
-                                seen == 1
-                            }
-                        });
-                    }
-                    None => want.attributes.push(KeyValue { key, value: Some(string("v")), ..Default::default() }),
-                }
+                set(&mut want.attributes, &key, string("v"));
             }
             3 => {
                 record.remove_attribute(&key);
@@ -312,12 +307,13 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
                 want.severity_number = 17;
                 want.severity_text = "ERROR".into();
             }
-            _ => {
+            7 => {
                 record.set_trace_id(&[7; 16]);
                 record.set_time_unix_nano(42);
                 want.trace_id = vec![7; 16];
                 want.time_unix_nano = 42;
             }
+            _ => unreachable!("an op is below 9"),
         }
     }
     drop(wants);
@@ -330,22 +326,137 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
             });
         }
     }
-    let want = items(Signal::Logs, &expected.encode_to_vec()).expect("prost decodes its own").1;
-    let got = match logs.finish() {
-        Outcome::Unchanged => items(Signal::Logs, bytes).expect("decoded before").1,
+    same_outcome(Signal::Logs, bytes, logs.finish(), &expected.encode_to_vec());
+}
+
+/// What came out of edits in the bytes holds the same items as `expected`, the same edits
+/// made on prost's structs.
+fn same_outcome(signal: Signal, bytes: &[u8], outcome: Outcome, expected: &[u8]) {
+    let want = items(signal, expected).expect("prost decodes its own").1;
+    let got = match outcome {
+        Outcome::Unchanged => items(signal, bytes).expect("decoded before").1,
         Outcome::Dropped => Vec::new(),
         Outcome::Replaced(out) => {
-            aegis_wire::validate(Signal::Logs, &out).unwrap_or_else(|e| panic!("edits made invalid OTLP: {e}"));
-            items(Signal::Logs, &out).expect("edited bytes prost decodes").1
+            aegis_wire::validate(signal, &out).unwrap_or_else(|e| panic!("edits made invalid OTLP: {e}"));
+            items(signal, &out).expect("edited bytes prost decodes").1
         }
     };
-    assert_eq!(got.len(), want.len(), "edits kept other records than prost's");
+    assert_eq!(got.len(), want.len(), "edits kept other items than prost's");
     if let Some(k) = (0..got.len()).find(|&k| got[k] != want[k]) {
-        let show = |b: &[u8]| format!("{:?}", ExportLogsServiceRequest::decode(b).expect("decoded before"));
+        let show = |b: &[u8]| match signal {
+            Signal::Traces => format!("{:?}", ExportTraceServiceRequest::decode(b).expect("decoded before")),
+            _ => format!("{:?}", ExportLogsServiceRequest::decode(b).expect("decoded before")),
+        };
         panic!(
-            "edits did other than the same edits on prost's structs: record {k} is\n{}\nwhere prost's is\n{}",
+            "edits did other than the same edits on prost's structs: item {k} is\n{}\nwhere prost's is\n{}",
             show(&got[k]),
             show(&want[k])
         );
     }
+}
+
+/// `set_attribute` on prost's list: the first `key` takes the value, later ones go; a key
+/// not there is appended.
+fn set(attributes: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
+    match attributes.iter().position(|kv| kv.key == key) {
+        Some(first) => {
+            attributes[first] = KeyValue { key: key.to_owned(), value: Some(value), ..Default::default() };
+            let mut seen = 0;
+            attributes.retain(|kv| {
+                kv.key != key || {
+                    seen += 1;
+                    seen == 1
+                }
+            });
+        }
+        None => attributes.push(KeyValue { key: key.to_owned(), value: Some(value), ..Default::default() }),
+    }
+}
+
+/// The edits of one `edit_attributes` pass, as the first-party plugins make them: set
+/// `edited`, rename `key` to `renamed` (the value of its last occurrence moves), copy
+/// `edited` to `copied`.
+fn one_pass(attributes: &mut aegis_wire::AttributesMut<'_>, key: &str) {
+    attributes.set("edited", 7i64);
+    attributes.rename(key, "renamed");
+    attributes.copy("edited", "copied");
+}
+
+/// [`one_pass`] on prost's list.
+fn one_pass_on(attributes: &mut Vec<KeyValue>, key: &str) {
+    let int = |v| AnyValue { value: Some(any_value::Value::IntValue(v)) };
+    set(attributes, "edited", int(7));
+    if key != "renamed"
+        && let Some(last) = attributes.iter().rposition(|kv| kv.key == key)
+    {
+        let value = attributes[last].value.clone().unwrap_or_default();
+        set(attributes, "renamed", value);
+        attributes.retain(|kv| kv.key != key);
+    }
+    let value = attributes.iter().rposition(|kv| kv.key == "edited").map(|i| attributes[i].value.clone());
+    if let Some(value) = value {
+        set(attributes, "copied", value.unwrap_or_default());
+    }
+}
+
+/// Edits every span, by the byte of `ops` at its position, in the bytes and in prost's
+/// structs, and compares the results.
+fn check_span_edits(bytes: &[u8], ops: &[u8]) {
+    let mut expected = ExportTraceServiceRequest::decode(bytes).expect("decoded before");
+    let mut traces = Traces::parse(bytes).expect("a valid request indexes");
+    let mut wants: Vec<&mut Span> =
+        expected.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans).collect();
+    assert_eq!(wants.len(), traces.len(), "the index holds other spans than prost");
+    let mut removed = Vec::new();
+    let mut scratch = AttributeScratch::default();
+    for (i, (mut span, want)) in traces.spans_mut().zip(wants.iter_mut()).enumerate() {
+        let key = want.attributes.first().map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
+        match ops.get(i).copied().unwrap_or(0) % 8 {
+            0 => {}
+            1 => {
+                span.remove();
+                removed.push(i);
+            }
+            2 => {
+                span.set_attribute(&key, "v");
+                set(&mut want.attributes, &key, string("v"));
+            }
+            3 => {
+                span.remove_attribute(&key);
+                want.attributes.retain(|kv| kv.key != key);
+            }
+            4 => {
+                span.edit_attributes(&mut scratch, |attributes| one_pass(attributes, &key));
+                one_pass_on(&mut want.attributes, &key);
+            }
+            5 => {
+                span.set_name("renamed span");
+                want.name = "renamed span".into();
+            }
+            6 => {
+                span.set_status(2, "boom");
+                want.status = Some(Status { message: "boom".into(), code: 2 });
+            }
+            7 => {
+                span.set_trace_id(&[7; 16]);
+                span.set_end_time_unix_nano(42);
+                span.clear_events();
+                want.trace_id = vec![7; 16];
+                want.end_time_unix_nano = 42;
+                want.events.clear();
+            }
+            _ => unreachable!("an op is below 8"),
+        }
+    }
+    drop(wants);
+    let mut i = 0;
+    for rs in &mut expected.resource_spans {
+        for ss in &mut rs.scope_spans {
+            ss.spans.retain(|_| {
+                i += 1;
+                !removed.contains(&(i - 1))
+            });
+        }
+    }
+    same_outcome(Signal::Traces, bytes, traces.finish(), &expected.encode_to_vec());
 }
