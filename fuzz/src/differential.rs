@@ -282,10 +282,6 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
                 record.remove();
                 removed.push(i);
             }
-            8 => {
-                record.edit_attributes(&mut scratch, |attributes| one_pass(attributes, &key));
-                one_pass_on(&mut want.attributes, &key);
-            }
             2 => {
                 record.set_attribute(&key, "v");
                 set(&mut want.attributes, &key, string("v"));
@@ -313,20 +309,30 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
                 want.trace_id = vec![7; 16];
                 want.time_unix_nano = 42;
             }
+            8 => {
+                record.edit_attributes(&mut scratch, |attributes| one_pass(attributes, &key));
+                one_pass_on(&mut want.attributes, &key);
+            }
             _ => unreachable!("an op is below 9"),
         }
     }
     drop(wants);
-    let mut i = 0;
-    for rl in &mut expected.resource_logs {
-        for sl in &mut rl.scope_logs {
-            sl.log_records.retain(|_| {
-                i += 1;
-                !removed.contains(&(i - 1))
-            });
-        }
-    }
+    drop_removed(
+        expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).map(|s| &mut s.log_records),
+        &removed,
+    );
     same_outcome(Signal::Logs, bytes, logs.finish(), &expected.encode_to_vec());
+}
+
+/// Drops the items at the positions in `removed`, counted across the lists in turn.
+fn drop_removed<'a, T: 'a>(lists: impl Iterator<Item = &'a mut Vec<T>>, removed: &[usize]) {
+    let mut i = 0;
+    for list in lists {
+        list.retain(|_| {
+            i += 1;
+            !removed.contains(&(i - 1))
+        });
+    }
 }
 
 /// What came out of edits in the bytes holds the same items as `expected`, the same edits
@@ -344,8 +350,9 @@ fn same_outcome(signal: Signal, bytes: &[u8], outcome: Outcome, expected: &[u8])
     assert_eq!(got.len(), want.len(), "edits kept other items than prost's");
     if let Some(k) = (0..got.len()).find(|&k| got[k] != want[k]) {
         let show = |b: &[u8]| match signal {
+            Signal::Logs => format!("{:?}", ExportLogsServiceRequest::decode(b).expect("decoded before")),
             Signal::Traces => format!("{:?}", ExportTraceServiceRequest::decode(b).expect("decoded before")),
-            _ => format!("{:?}", ExportLogsServiceRequest::decode(b).expect("decoded before")),
+            Signal::Metrics => format!("{:?}", ExportMetricsServiceRequest::decode(b).expect("decoded before")),
         };
         panic!(
             "edits did other than the same edits on prost's structs: item {k} is\n{}\nwhere prost's is\n{}",
@@ -449,14 +456,6 @@ fn check_span_edits(bytes: &[u8], ops: &[u8]) {
         }
     }
     drop(wants);
-    let mut i = 0;
-    for rs in &mut expected.resource_spans {
-        for ss in &mut rs.scope_spans {
-            ss.spans.retain(|_| {
-                i += 1;
-                !removed.contains(&(i - 1))
-            });
-        }
-    }
+    drop_removed(expected.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).map(|s| &mut s.spans), &removed);
     same_outcome(Signal::Traces, bytes, traces.finish(), &expected.encode_to_vec());
 }

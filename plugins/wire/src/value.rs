@@ -278,10 +278,19 @@ pub(crate) fn split_key_value(kv: &[u8]) -> (&[u8], &[u8]) {
     if let [0x0a, len, rest @ ..] = kv
         && *len < 0x80
         && let Some((key, after)) = rest.split_at_checked(*len as usize)
-        && let Some((2, pb::LEN, body, end)) = pb::step(after, 0)
-        && end == after.len()
     {
-        return (key, &after[body..end]);
+        // A short value, by comparisons alone: a lookup runs this on every attribute it passes.
+        if let [0x12, value_len, value @ ..] = after
+            && *value_len < 0x80
+            && value.len() == usize::from(*value_len)
+        {
+            return (key, value);
+        }
+        if let Some((2, pb::LEN, body, end)) = pb::step(after, 0)
+            && end == after.len()
+        {
+            return (key, &after[body..end]);
+        }
     }
     split_key_value_slow(kv)
 }
@@ -306,17 +315,6 @@ fn split_key_value_slow(kv: &[u8]) -> (&[u8], &[u8]) {
 /// key to a lookup and another to the backends) takes the careful path.
 #[inline(always)]
 pub(crate) fn key_of(kv: &[u8]) -> &[u8] {
-    // A short key followed by a short value and nothing else, by comparisons alone: a lookup
-    // runs this on every attribute it passes.
-    if let [0x0a, len, rest @ ..] = kv
-        && *len < 0x80
-        && let Some((key, after)) = rest.split_at_checked(*len as usize)
-        && let [0x12, value_len, value @ ..] = after
-        && *value_len < 0x80
-        && value.len() == usize::from(*value_len)
-    {
-        return key;
-    }
     split_key_value(kv).0
 }
 
