@@ -12,16 +12,20 @@
 //! Shared by the `wire` fuzz target and aegis-wire's `differential` test, which includes
 //! this file by its path, so it uses nothing but aegis-wire, prost and opentelemetry-proto.
 
-use aegis_wire::{AttributeScratch, Counts, LogRecordData, Logs, Outcome, Signal, SpanData, Traces};
+use aegis_wire::{
+    AttributeScratch, Counts, DataPoint, LogRecordData, Logs, MetricKind, Metrics, NumberValue, Outcome, Signal,
+    SpanData, Traces,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::{
-    ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary, number_data_point,
 };
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use prost::Message;
 
@@ -64,7 +68,10 @@ pub fn check(signal: Signal, bytes: &[u8], ops: &[u8]) {
             check_span_views(bytes);
             check_span_edits(bytes, ops.get(1..).unwrap_or(&[]));
         }
-        Signal::Metrics => {}
+        Signal::Metrics => {
+            check_metric_views(bytes);
+            check_metric_edits(bytes, ops.get(1..).unwrap_or(&[]));
+        }
     }
 }
 
@@ -263,11 +270,69 @@ fn string(text: &str) -> AnyValue {
     AnyValue { value: Some(any_value::Value::StringValue(text.to_owned())) }
 }
 
-/// Edits every log record, by the byte of `ops` at its position, in the bytes and in prost's
-/// structs, and compares the results.
+/// Edits every resource, and the scopes in it, by the bytes of `ops` counted from the end, in
+/// the bytes and in prost's structs. Returns the positions of the resources removed, which the
+/// caller drops from prost's list once the items in them are edited too.
+macro_rules! edit_resources {
+    ($resources:expr, $scopes_mut:ident, $wants:expr, $scope_list:ident, $ops:expr) => {{
+        let ops: &[u8] = $ops;
+        let mut gone = Vec::new();
+        for (r, (mut resource, want)) in $resources.zip($wants.iter_mut()).enumerate() {
+            let key = want
+                .resource
+                .as_ref()
+                .map_or_else(|| "service.name".to_owned(), |res| first_key(&res.attributes, "service.name"));
+            match ops.len().checked_sub(r + 1).map_or(0, |k| ops[k]) % 6 {
+                0 => {}
+                1 => {
+                    resource.set_attribute(&key, "r");
+                    set(resource_attributes(&mut want.resource), &key, string("r"));
+                }
+                2 => {
+                    resource.remove_attribute(&key);
+                    if let Some(res) = &mut want.resource {
+                        res.attributes.retain(|kv| kv.key != key);
+                    }
+                }
+                3 => {
+                    resource.remove();
+                    gone.push(r);
+                }
+                4 => {
+                    for (mut scope, want) in resource.$scopes_mut().zip(want.$scope_list.iter_mut()) {
+                        scope.set_name("edited.scope");
+                        scope.set_version("2.0");
+                        let s = scope_of(&mut want.scope);
+                        s.name = "edited.scope".into();
+                        s.version = "2.0".into();
+                    }
+                }
+                5 => {
+                    for (mut scope, want) in resource.$scopes_mut().zip(want.$scope_list.iter_mut()) {
+                        let key = want
+                            .scope
+                            .as_ref()
+                            .map_or_else(|| "scope.k".to_owned(), |s| first_key(&s.attributes, "scope.k"));
+                        scope.set_attribute("scope.added", "s");
+                        scope.remove_attribute(&key);
+                        let s = scope_of(&mut want.scope);
+                        set(&mut s.attributes, "scope.added", string("s"));
+                        s.attributes.retain(|kv| kv.key != key);
+                    }
+                }
+                _ => unreachable!("an op is below 6"),
+            }
+        }
+        gone
+    }};
+}
+
+/// Edits every log record, by the byte of `ops` at its position, and the resources and scopes,
+/// in the bytes and in prost's structs, and compares the results.
 fn check_log_edits(bytes: &[u8], ops: &[u8]) {
     let mut expected = ExportLogsServiceRequest::decode(bytes).expect("decoded before");
     let mut logs = Logs::parse(bytes).expect("a valid request indexes");
+    let gone = edit_resources!(logs.resource_logs_mut(), scope_logs_mut, expected.resource_logs, scope_logs, ops);
     let mut wants: Vec<&mut LogRecord> =
         expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records).collect();
     assert_eq!(wants.len(), logs.len(), "the index holds other records than prost");
@@ -321,6 +386,7 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
         expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).map(|s| &mut s.log_records),
         &removed,
     );
+    drop_gone(&mut expected.resource_logs, &gone);
     same_outcome(Signal::Logs, bytes, logs.finish(), &expected.encode_to_vec());
 }
 
@@ -406,11 +472,12 @@ fn one_pass_on(attributes: &mut Vec<KeyValue>, key: &str) {
     }
 }
 
-/// Edits every span, by the byte of `ops` at its position, in the bytes and in prost's
-/// structs, and compares the results.
+/// Edits every span, by the byte of `ops` at its position, and the resources and scopes, in the
+/// bytes and in prost's structs, and compares the results.
 fn check_span_edits(bytes: &[u8], ops: &[u8]) {
     let mut expected = ExportTraceServiceRequest::decode(bytes).expect("decoded before");
     let mut traces = Traces::parse(bytes).expect("a valid request indexes");
+    let gone = edit_resources!(traces.resource_spans_mut(), scope_spans_mut, expected.resource_spans, scope_spans, ops);
     let mut wants: Vec<&mut Span> =
         expected.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans).collect();
     assert_eq!(wants.len(), traces.len(), "the index holds other spans than prost");
@@ -457,5 +524,294 @@ fn check_span_edits(bytes: &[u8], ops: &[u8]) {
     }
     drop(wants);
     drop_removed(expected.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).map(|s| &mut s.spans), &removed);
+    drop_gone(&mut expected.resource_spans, &gone);
     same_outcome(Signal::Traces, bytes, traces.finish(), &expected.encode_to_vec());
+}
+
+/// What a data point holds, read the same way from a view and from prost's struct:
+/// attributes (encoded, normalized), times, flags, and the numbers by their bits.
+#[derive(Debug, PartialEq)]
+struct PointFacts {
+    attributes: Vec<u8>,
+    start: u64,
+    time: u64,
+    flags: u32,
+    value: Option<(bool, u64)>,
+    count: Option<u64>,
+    sum: Option<u64>,
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+/// Normalized attributes, encoded as a run of `KeyValue` fields.
+fn attribute_bytes(mut attributes: Vec<KeyValue>) -> Vec<u8> {
+    normalize(&mut attributes);
+    attributes.iter().flat_map(|kv| kv.encode_length_delimited_to_vec()).collect()
+}
+
+fn view_facts(point: &DataPoint<'_>, summary: bool) -> PointFacts {
+    let attributes = point
+        .attributes()
+        .map(|(key, value)| {
+            let mut out = Vec::new();
+            aegis_wire::encode_key_value(&mut out, 1, key, &value);
+            let mut bytes = &out[..];
+            // The field's tag, then its length; the payload is the `KeyValue`.
+            prost::encoding::decode_key(&mut bytes).expect("a tag");
+            KeyValue::decode_length_delimited(bytes).expect("an encoded attribute decodes")
+        })
+        .collect();
+    PointFacts {
+        attributes: attribute_bytes(attributes),
+        start: point.start_time_unix_nano(),
+        time: point.time_unix_nano(),
+        flags: point.flags(),
+        value: point.value().map(|v| match v {
+            NumberValue::Double(d) => (true, d.to_bits()),
+            NumberValue::Int(i) => (false, i as u64),
+        }),
+        count: point.count(),
+        // A summary's sum is not optional in the schema: absent reads as 0.
+        sum: if summary { Some(point.sum().unwrap_or(0.0).to_bits()) } else { point.sum().map(f64::to_bits) },
+        min: point.min().map(f64::to_bits),
+        max: point.max().map(f64::to_bits),
+    }
+}
+
+/// The kind, temporality, monotonicity and points of prost's metric.
+fn prost_facts(metric: &Metric) -> (Option<MetricKind>, i32, bool, Vec<PointFacts>) {
+    let facts = |attributes: &[KeyValue], start, time, flags| PointFacts {
+        attributes: attribute_bytes(attributes.to_vec()),
+        start,
+        time,
+        flags,
+        value: None,
+        count: None,
+        sum: None,
+        min: None,
+        max: None,
+    };
+    match &metric.data {
+        None => (None, 0, false, Vec::new()),
+        Some(Data::Gauge(Gauge { data_points }) | Data::Sum(Sum { data_points, .. })) => {
+            let points = data_points
+                .iter()
+                .map(|p| PointFacts {
+                    value: p.value.map(|v| match v {
+                        number_data_point::Value::AsDouble(d) => (true, d.to_bits()),
+                        number_data_point::Value::AsInt(i) => (false, i as u64),
+                    }),
+                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
+                })
+                .collect();
+            match &metric.data {
+                Some(Data::Sum(s)) => (Some(MetricKind::Sum), s.aggregation_temporality, s.is_monotonic, points),
+                _ => (Some(MetricKind::Gauge), 0, false, points),
+            }
+        }
+        Some(Data::Histogram(h)) => {
+            let points = h
+                .data_points
+                .iter()
+                .map(|p| PointFacts {
+                    count: Some(p.count),
+                    sum: p.sum.map(f64::to_bits),
+                    min: p.min.map(f64::to_bits),
+                    max: p.max.map(f64::to_bits),
+                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
+                })
+                .collect();
+            (Some(MetricKind::Histogram), h.aggregation_temporality, false, points)
+        }
+        Some(Data::ExponentialHistogram(h)) => {
+            let points = h
+                .data_points
+                .iter()
+                .map(|p| PointFacts {
+                    count: Some(p.count),
+                    sum: p.sum.map(f64::to_bits),
+                    min: p.min.map(f64::to_bits),
+                    max: p.max.map(f64::to_bits),
+                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
+                })
+                .collect();
+            (Some(MetricKind::ExponentialHistogram), h.aggregation_temporality, false, points)
+        }
+        Some(Data::Summary(s)) => {
+            let points = s
+                .data_points
+                .iter()
+                .map(|p| PointFacts {
+                    count: Some(p.count),
+                    sum: Some(p.sum.to_bits()),
+                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
+                })
+                .collect();
+            (Some(MetricKind::Summary), 0, false, points)
+        }
+    }
+}
+
+/// A view of every metric, and of each of its points, reads what prost reads.
+fn check_metric_views(bytes: &[u8]) {
+    let metrics = Metrics::parse(bytes).expect("a valid request indexes");
+    let request = ExportMetricsServiceRequest::decode(bytes).expect("decoded before");
+    let expected = request.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics);
+    let mut n = 0;
+    for (view, want) in metrics.metrics().zip(expected) {
+        assert_eq!(view.name(), want.name, "a metric's view reads another name than prost");
+        assert_eq!(view.description(), want.description, "a metric's view reads another description than prost");
+        assert_eq!(view.unit(), want.unit, "a metric's view reads another unit than prost");
+        let (kind, temporality, monotonic, points) = prost_facts(want);
+        assert_eq!(view.kind(), kind, "a metric's view reads another kind than prost");
+        assert_eq!(view.aggregation_temporality(), temporality, "a metric's view reads another temporality");
+        assert_eq!(view.is_monotonic(), monotonic, "a metric's view reads another monotonicity");
+        let summary = kind == Some(MetricKind::Summary);
+        let got: Vec<PointFacts> = view.data_points().map(|p| view_facts(&p, summary)).collect();
+        assert_eq!(got, points, "the points of metric {:?} read otherwise than prost's", want.name);
+        n += 1;
+    }
+    assert_eq!(n, metrics.metric_count(), "the index holds other metrics than prost");
+}
+
+/// The attribute lists of prost's points of `metric`, in order.
+fn point_attributes(metric: &mut Metric) -> Vec<&mut Vec<KeyValue>> {
+    match &mut metric.data {
+        None => Vec::new(),
+        Some(Data::Gauge(Gauge { data_points }) | Data::Sum(Sum { data_points, .. })) => {
+            data_points.iter_mut().map(|p| &mut p.attributes).collect()
+        }
+        Some(Data::Histogram(h)) => h.data_points.iter_mut().map(|p| &mut p.attributes).collect(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.iter_mut().map(|p| &mut p.attributes).collect(),
+        Some(Data::Summary(s)) => s.data_points.iter_mut().map(|p| &mut p.attributes).collect(),
+    }
+}
+
+/// Keeps the points of prost's `metric` at the positions for which `keep` is true.
+fn retain_points(metric: &mut Metric, keep: impl Fn(usize) -> bool) {
+    fn by_position<T>(points: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
+        let mut i = 0;
+        points.retain(|_| {
+            i += 1;
+            keep(i - 1)
+        });
+    }
+    match &mut metric.data {
+        None => {}
+        Some(Data::Gauge(Gauge { data_points }) | Data::Sum(Sum { data_points, .. })) => by_position(data_points, keep),
+        Some(Data::Histogram(h)) => by_position(&mut h.data_points, keep),
+        Some(Data::ExponentialHistogram(h)) => by_position(&mut h.data_points, keep),
+        Some(Data::Summary(s)) => by_position(&mut s.data_points, keep),
+    }
+}
+
+/// Edits every metric and its points, by the byte of `ops` at the metric's position, and the
+/// resources and scopes, in the bytes and in prost's structs, and compares the results.
+fn check_metric_edits(bytes: &[u8], ops: &[u8]) {
+    let mut expected = ExportMetricsServiceRequest::decode(bytes).expect("decoded before");
+    let mut metrics = Metrics::parse(bytes).expect("a valid request indexes");
+    let gone = edit_resources!(
+        metrics.resource_metrics_mut(),
+        scope_metrics_mut,
+        expected.resource_metrics,
+        scope_metrics,
+        ops
+    );
+    let mut wants: Vec<&mut Metric> =
+        expected.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics).collect();
+    assert_eq!(wants.len(), metrics.metric_count(), "the index holds other metrics than prost");
+    let mut removed = Vec::new();
+    let mut scratch = AttributeScratch::default();
+    for (i, (mut metric, want)) in metrics.metrics_mut().zip(wants.iter_mut()).enumerate() {
+        // A key the points may hold: the first point's first attribute's, or a fixed one.
+        let key =
+            point_attributes(want).first().and_then(|a| a.first()).map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
+        match ops.get(i).copied().unwrap_or(0) % 9 {
+            0 => {}
+            1 => {
+                metric.remove();
+                removed.push(i);
+            }
+            2 => {
+                metric.set_name("renamed.metric");
+                want.name = "renamed.metric".into();
+                assert_eq!(metric.name(), "renamed.metric", "a set name reads back otherwise");
+            }
+            3 => {
+                metric.set_unit("ms");
+                metric.set_description("what it counts");
+                want.unit = "ms".into();
+                want.description = "what it counts".into();
+            }
+            4 => {
+                metric.data_points_mut().for_each(|mut p| p.set_attribute(&key, "v"));
+                point_attributes(want).into_iter().for_each(|a| set(a, &key, string("v")));
+            }
+            5 => {
+                metric.data_points_mut().for_each(|mut p| {
+                    p.remove_attribute(&key);
+                });
+                point_attributes(want).into_iter().for_each(|a| a.retain(|kv| kv.key != key));
+            }
+            6 => {
+                metric.data_points_mut().enumerate().filter(|(k, _)| k % 2 == 0).for_each(|(_, mut p)| p.remove());
+                retain_points(want, |k| k % 2 == 1);
+            }
+            7 => {
+                metric.data_points_mut().for_each(|mut p| p.edit_attributes(&mut scratch, |a| one_pass(a, &key)));
+                point_attributes(want).into_iter().for_each(|a| one_pass_on(a, &key));
+            }
+            8 => {
+                let mut numbers = 0;
+                metric.data_points_mut().for_each(|mut p| {
+                    numbers += usize::from(p.set_int(5));
+                    p.set_time_unix_nano(42);
+                });
+                match &mut want.data {
+                    Some(Data::Gauge(Gauge { data_points }) | Data::Sum(Sum { data_points, .. })) => {
+                        assert_eq!(numbers, data_points.len(), "set_int refused a number point");
+                        data_points.iter_mut().for_each(|p| {
+                            p.value = Some(number_data_point::Value::AsInt(5));
+                            p.time_unix_nano = 42;
+                        });
+                    }
+                    Some(Data::Histogram(h)) => h.data_points.iter_mut().for_each(|p| p.time_unix_nano = 42),
+                    Some(Data::ExponentialHistogram(h)) => h.data_points.iter_mut().for_each(|p| p.time_unix_nano = 42),
+                    Some(Data::Summary(s)) => s.data_points.iter_mut().for_each(|p| p.time_unix_nano = 42),
+                    None => {}
+                }
+            }
+            _ => unreachable!("an op is below 9"),
+        }
+    }
+    drop(wants);
+    drop_removed(
+        expected.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).map(|s| &mut s.metrics),
+        &removed,
+    );
+    drop_gone(&mut expected.resource_metrics, &gone);
+    same_outcome(Signal::Metrics, bytes, metrics.finish(), &expected.encode_to_vec());
+}
+
+/// Drops the resources at the positions in `gone`.
+fn drop_gone<T>(resources: &mut Vec<T>, gone: &[usize]) {
+    let mut i = 0;
+    resources.retain(|_| {
+        i += 1;
+        !gone.contains(&(i - 1))
+    });
+}
+
+/// The key a resource or scope edit works on: its first attribute's, or `fallback`.
+fn first_key(attributes: &[KeyValue], fallback: &str) -> String {
+    attributes.first().map_or_else(|| fallback.to_owned(), |kv| kv.key.clone())
+}
+
+/// [`set`] on a resource that prost may not have: an edit makes one.
+fn resource_attributes(resource: &mut Option<Resource>) -> &mut Vec<KeyValue> {
+    &mut resource.get_or_insert_with(Resource::default).attributes
+}
+
+fn scope_of(scope: &mut Option<InstrumentationScope>) -> &mut InstrumentationScope {
+    scope.get_or_insert_with(InstrumentationScope::default)
 }

@@ -212,6 +212,16 @@ impl<'e> ScopeMetricsMut<'e> {
         }
     }
 
+    /// Sets the scope's name.
+    pub fn set_name(&mut self, name: &str) {
+        self.scope_mut().set_len(1, name.as_bytes());
+    }
+
+    /// Sets the scope's version.
+    pub fn set_version(&mut self, version: &str) {
+        self.scope_mut().set_len(2, version.as_bytes());
+    }
+
     /// Sets scope attribute `key`.
     pub fn set_attribute(&mut self, key: &str, value: impl EncodeValue) {
         self.scope_mut().set_attribute(SCOPE_ATTRIBUTES, key, &value);
