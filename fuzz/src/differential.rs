@@ -591,6 +591,21 @@ fn prost_facts(metric: &Metric) -> (Option<MetricKind>, i32, bool, Vec<PointFact
         min: None,
         max: None,
     };
+    // Histogram and exponential histogram points are two types with the same fields here.
+    macro_rules! histogram_facts {
+        ($points:expr) => {
+            $points
+                .iter()
+                .map(|p| PointFacts {
+                    count: Some(p.count),
+                    sum: p.sum.map(f64::to_bits),
+                    min: p.min.map(f64::to_bits),
+                    max: p.max.map(f64::to_bits),
+                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
+                })
+                .collect()
+        };
+    }
     match &metric.data {
         None => (None, 0, false, Vec::new()),
         Some(Data::Gauge(Gauge { data_points }) | Data::Sum(Sum { data_points, .. })) => {
@@ -610,32 +625,10 @@ fn prost_facts(metric: &Metric) -> (Option<MetricKind>, i32, bool, Vec<PointFact
             }
         }
         Some(Data::Histogram(h)) => {
-            let points = h
-                .data_points
-                .iter()
-                .map(|p| PointFacts {
-                    count: Some(p.count),
-                    sum: p.sum.map(f64::to_bits),
-                    min: p.min.map(f64::to_bits),
-                    max: p.max.map(f64::to_bits),
-                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
-                })
-                .collect();
-            (Some(MetricKind::Histogram), h.aggregation_temporality, false, points)
+            (Some(MetricKind::Histogram), h.aggregation_temporality, false, histogram_facts!(h.data_points))
         }
         Some(Data::ExponentialHistogram(h)) => {
-            let points = h
-                .data_points
-                .iter()
-                .map(|p| PointFacts {
-                    count: Some(p.count),
-                    sum: p.sum.map(f64::to_bits),
-                    min: p.min.map(f64::to_bits),
-                    max: p.max.map(f64::to_bits),
-                    ..facts(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags)
-                })
-                .collect();
-            (Some(MetricKind::ExponentialHistogram), h.aggregation_temporality, false, points)
+            (Some(MetricKind::ExponentialHistogram), h.aggregation_temporality, false, histogram_facts!(h.data_points))
         }
         Some(Data::Summary(s)) => {
             let points = s
