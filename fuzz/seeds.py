@@ -58,8 +58,11 @@ CONDITIONS = [
     b'name matches "^db\\\\." and kind == SERVER',
     b'resource.attributes["service.name"] in ["aegis-backend", "x"]',
     b'attributes["n"] >= 40 and trace_id == "abababababababababababababababab"',
+    b'name == "db.connections" and type == gauge',
+    b'unit == "ms" or scope.name == "fuzz" and scope.version != "2"',
+    b'attributes["user_id"] matches "^u-" and type == histogram',
 ]
-for config in range(4):
+for config in range(8):
     for i, text in enumerate(CONDITIONS):
         put("conditions", f"c-{config}-{i}", bytes([config]) + text)
 

@@ -9,9 +9,11 @@ pub mod differential;
 
 use aegis_plugin_sdk::{Config, Outcome, Processor, Signal, run_processor, wire};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -89,6 +91,22 @@ pub fn traces(resource: Vec<KeyValue>, spans: Vec<Span>) -> Vec<u8> {
             scope_spans: vec![ScopeSpans {
                 scope: Some(InstrumentationScope { name: "fuzz".into(), ..Default::default() }),
                 spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+/// A metrics request of one resource (with `resource` attributes) and one scope.
+pub fn metrics(resource: Vec<KeyValue>, metrics: Vec<Metric>) -> Vec<u8> {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource { attributes: resource, ..Default::default() }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope { name: "fuzz".into(), version: "1.0".into(), ..Default::default() }),
+                metrics,
                 ..Default::default()
             }],
             ..Default::default()
