@@ -340,7 +340,7 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
     let mut scratch = AttributeScratch::default();
     for (i, (mut record, want)) in logs.records_mut().zip(wants.iter_mut()).enumerate() {
         // A key the record may hold: its first attribute's, or a fixed one.
-        let key = want.attributes.first().map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
+        let key = first_key(&want.attributes, "k");
         match ops.get(i).copied().unwrap_or(0) % 9 {
             0 => {}
             1 => {
@@ -386,7 +386,7 @@ fn check_log_edits(bytes: &[u8], ops: &[u8]) {
         expected.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).map(|s| &mut s.log_records),
         &removed,
     );
-    drop_gone(&mut expected.resource_logs, &gone);
+    drop_removed(std::iter::once(&mut expected.resource_logs), &gone);
     same_outcome(Signal::Logs, bytes, logs.finish(), &expected.encode_to_vec());
 }
 
@@ -484,7 +484,7 @@ fn check_span_edits(bytes: &[u8], ops: &[u8]) {
     let mut removed = Vec::new();
     let mut scratch = AttributeScratch::default();
     for (i, (mut span, want)) in traces.spans_mut().zip(wants.iter_mut()).enumerate() {
-        let key = want.attributes.first().map_or_else(|| "k".to_owned(), |kv| kv.key.clone());
+        let key = first_key(&want.attributes, "k");
         match ops.get(i).copied().unwrap_or(0) % 8 {
             0 => {}
             1 => {
@@ -524,7 +524,7 @@ fn check_span_edits(bytes: &[u8], ops: &[u8]) {
     }
     drop(wants);
     drop_removed(expected.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).map(|s| &mut s.spans), &removed);
-    drop_gone(&mut expected.resource_spans, &gone);
+    drop_removed(std::iter::once(&mut expected.resource_spans), &gone);
     same_outcome(Signal::Traces, bytes, traces.finish(), &expected.encode_to_vec());
 }
 
@@ -683,11 +683,8 @@ fn point_attributes(metric: &mut Metric) -> Vec<&mut Vec<KeyValue>> {
 /// Keeps the points of prost's `metric` at the positions for which `keep` is true.
 fn retain_points(metric: &mut Metric, keep: impl Fn(usize) -> bool) {
     fn by_position<T>(points: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
-        let mut i = 0;
-        points.retain(|_| {
-            i += 1;
-            keep(i - 1)
-        });
+        let removed: Vec<usize> = (0..points.len()).filter(|&k| !keep(k)).collect();
+        drop_removed(std::iter::once(points), &removed);
     }
     match &mut metric.data {
         None => {}
@@ -782,17 +779,8 @@ fn check_metric_edits(bytes: &[u8], ops: &[u8]) {
         expected.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).map(|s| &mut s.metrics),
         &removed,
     );
-    drop_gone(&mut expected.resource_metrics, &gone);
+    drop_removed(std::iter::once(&mut expected.resource_metrics), &gone);
     same_outcome(Signal::Metrics, bytes, metrics.finish(), &expected.encode_to_vec());
-}
-
-/// Drops the resources at the positions in `gone`.
-fn drop_gone<T>(resources: &mut Vec<T>, gone: &[usize]) {
-    let mut i = 0;
-    resources.retain(|_| {
-        i += 1;
-        !gone.contains(&(i - 1))
-    });
 }
 
 /// The key a resource or scope edit works on: its first attribute's, or `fallback`.
