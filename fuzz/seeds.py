@@ -76,6 +76,7 @@ for config in range(7):
     for i, text in enumerate(STATES):
         put("sample", f"s-{config}-{i}", bytes([config]) + text)
 
-# attributes: a key, a value and another value, separated by \x01.
-for config in range(6):
+# attributes: a key, a value and another value, separated by \x01; the first byte picks the
+# action (mod 6) and the signal (div 6 mod 3: logs, traces, metrics).
+for config in range(18):
     put("attributes", f"a-{config}", bytes([config]) + b"http.request.line\x01GET /api/v1/users?x=1 HTTP/1.1\x01other")
