@@ -4,11 +4,9 @@
 #![no_main]
 
 use aegis_fuzz::tonic::common::v1::KeyValue;
-use aegis_fuzz::tonic::metrics::v1::{
-    Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, metric::Data, number_data_point,
-};
+use aegis_fuzz::tonic::metrics::v1::{Gauge, Histogram, Metric, NumberDataPoint, metric::Data, number_data_point};
 use aegis_fuzz::tonic::trace::v1::Span;
-use aegis_fuzz::{attribute, logs, metrics, processor, record, run, split, traces};
+use aegis_fuzz::{attribute, histogram_point, logs, metrics, processor, record, run, split, traces};
 use aegis_plugin_attributes::Attributes;
 use aegis_plugin_sdk::Signal;
 use libfuzzer_sys::fuzz_target;
@@ -81,14 +79,7 @@ fuzz_target!(|data: &[u8]| {
                 name: other.clone(),
                 unit: "ms".into(),
                 data: Some(Data::Histogram(Histogram {
-                    data_points: vec![HistogramDataPoint {
-                        attributes: first(),
-                        count: 4,
-                        sum: Some(12.5),
-                        bucket_counts: vec![1, 3],
-                        explicit_bounds: vec![5.0],
-                        ..Default::default()
-                    }],
+                    data_points: vec![histogram_point(first())],
                     aggregation_temporality: 2,
                 })),
                 ..Default::default()

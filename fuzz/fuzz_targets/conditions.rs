@@ -3,11 +3,9 @@
 //! failing a batch.
 #![no_main]
 
-use aegis_fuzz::tonic::metrics::v1::{
-    Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, Sum, metric::Data, number_data_point,
-};
+use aegis_fuzz::tonic::metrics::v1::{Gauge, Histogram, Metric, NumberDataPoint, Sum, metric::Data, number_data_point};
 use aegis_fuzz::tonic::trace::v1::{Span, Status};
-use aegis_fuzz::{attribute, logs, metrics, record, run, split, traces};
+use aegis_fuzz::{attribute, histogram_point, logs, metrics, record, run, split, traces};
 use aegis_plugin_filter::Filter;
 use aegis_plugin_sdk::{Config, Processor, Signal};
 use libfuzzer_sys::fuzz_target;
@@ -88,14 +86,7 @@ fuzz_target!(|data: &[u8]| {
                     &condition,
                     "ms",
                     Data::Histogram(Histogram {
-                        data_points: vec![HistogramDataPoint {
-                            attributes: attributes.clone(),
-                            count: 4,
-                            sum: Some(12.5),
-                            bucket_counts: vec![1, 3],
-                            explicit_bounds: vec![5.0],
-                            ..Default::default()
-                        }],
+                        data_points: vec![histogram_point(attributes.clone())],
                         aggregation_temporality: 1,
                     }),
                 ),

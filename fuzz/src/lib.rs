@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
+use opentelemetry_proto::tonic::metrics::v1::{HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -122,6 +122,18 @@ pub fn record(body: &str, attributes: Vec<KeyValue>) -> LogRecord {
         observed_time_unix_nano: 1_706_193_045_124_000_000,
         body: Some(string(body)),
         attributes,
+        ..Default::default()
+    }
+}
+
+/// A histogram data point with `attributes`: four values, 12.5 in all, one of them at most 5.
+pub fn histogram_point(attributes: Vec<KeyValue>) -> HistogramDataPoint {
+    HistogramDataPoint {
+        attributes,
+        count: 4,
+        sum: Some(12.5),
+        bucket_counts: vec![1, 3],
+        explicit_bounds: vec![5.0],
         ..Default::default()
     }
 }
