@@ -219,24 +219,34 @@ fn email(s: &[u8], out: &mut Vec<Found>) {
         while end > at_sign + 1 && matches!(s[end - 1], b'.' | b'-') {
             end -= 1;
         }
-        if valid_domain(&s[at_sign + 1..end]) {
+        if let Some(domain) = domain_len(&s[at_sign + 1..end]) {
+            let end = at_sign + 1 + domain;
             out.push(Found { start, end, reason: Reason::Email });
             from = end;
         }
     }
 }
 
-fn valid_domain(domain: &[u8]) -> bool {
+/// The length of the longest run of whole labels at the start of `text` that is a domain:
+/// two labels or more, the last of two letters or more. What follows it is not part of the
+/// address (`bob@corp.example.b8::1` holds `bob@corp.example`, before an IPv6 address), as a
+/// regular expression for addresses would also find it.
+fn domain_len(text: &[u8]) -> Option<usize> {
     let mut labels = 0;
-    let mut last: &[u8] = &[];
-    for label in domain.split(|&b| b == b'.') {
+    let mut offset = 0;
+    let mut found = None;
+    for label in text.split(|&b| b == b'.') {
         if label.is_empty() || label[0] == b'-' || label[label.len() - 1] == b'-' {
-            return false;
+            break;
         }
         labels += 1;
-        last = label;
+        let end = offset + label.len();
+        if labels >= 2 && label.len() >= 2 && label.iter().all(u8::is_ascii_alphabetic) {
+            found = Some(end);
+        }
+        offset = end + 1;
     }
-    labels >= 2 && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
+    found
 }
 
 /// How many digit groups one number may have (`4111 1111 1111 1111` has four).
@@ -672,6 +682,10 @@ mod tests {
             found(Reason::Email, "mail Ann.Lee+tag@mail.example.co.uk, or bob_o@x-y.org."),
             ["Ann.Lee+tag@mail.example.co.uk", "bob_o@x-y.org"]
         );
+        // The address ends at its last label that can end one, whatever follows.
+        assert_eq!(found(Reason::Email, "bob@corp.example.b8::1"), ["bob@corp.example"]);
+        assert_eq!(found(Reason::Email, "to ann@mail.example.com.x1 and"), ["ann@mail.example.com"]);
+        assert_eq!(found(Reason::Email, "ann@a.example.-b"), ["ann@a.example"]);
         assert_eq!(found(Reason::Email, "<.dot@example.com>"), ["dot@example.com"]);
         for clean in ["@example.com", "user@", "user@localhost", "a@b.c", "x@10.0.0.1", "me@-bad.com", "a@b..com", "@@"]
         {
