@@ -80,3 +80,17 @@ for config in range(7):
 # action (mod 6) and the signal (div 6 mod 3: logs, traces, metrics).
 for config in range(18):
     put("attributes", f"a-{config}", bytes([config]) + b"http.request.line\x01GET /api/v1/users?x=1 HTTP/1.1\x01other")
+
+# redact_secrets: the text before and after the planted secret, separated by \x01; the first
+# byte picks the secret (mod 11). Text around that is like a secret, or glued to punctuation.
+AROUND = [
+    b"user logged in from\x01with session ok",
+    b'{"msg":"token is\x01","user":"bob@corp.io"}',
+    b"Authorization: Bearer\x01; retry=3 card 4111-1111-1111-1111x",
+    b"addr=10.0.0.1,\x01,next=2001:db8::1%",
+    b"AKIA\x01EXAMPLE eyJ.eyJ. 5500 0000 0000 0004",
+    b"caf\xc3\xa9 \xe2\x80\x94\x01\xe2\x80\x94 \xf0\x9f\x94\x91 ::ffff:1.2.3.4",
+]
+for secret in range(11):
+    for i, text in enumerate(AROUND):
+        put("redact_secrets", f"r-{secret}-{i}", bytes([secret]) + text)
