@@ -260,7 +260,12 @@ fn normalize_record(record: &mut LogRecord) {
     }
 }
 
+/// An empty status and no status mean the same (code unset, no message: OTLP's `Span.status`
+/// reads an absent status as unset); the owned struct writes the second.
 fn normalize_span(span: &mut Span) {
+    if span.status == Some(Status::default()) {
+        span.status = None;
+    }
     normalize(&mut span.attributes);
     span.events.iter_mut().for_each(|e| normalize(&mut e.attributes));
     span.links.iter_mut().for_each(|l| normalize(&mut l.attributes));

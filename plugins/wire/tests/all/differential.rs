@@ -97,3 +97,29 @@ fn a_string_index_after_a_string_reads_as_no_value() {
     assert_eq!(record.attribute("code").map(|v| v.get()), Some(aegis_wire::ValueRef::Empty));
     check::check(Signal::Logs, &bytes, &[1, 0, 1, 2, 3]);
 }
+
+/// Found by the fuzz target: a span whose status is there but empty. Prost reads an empty
+/// `Status`, where the owned span writes none. OTLP reads an absent status as code unset with
+/// no message, so the two are the same span; the view reads it so, and the check counts them
+/// equal.
+#[test]
+fn an_empty_status_reads_as_unset() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+    let span = Span { status: Some(Status::default()), ..Default::default() };
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
+            ..Default::default()
+        }],
+    };
+    let bytes = encode(&request);
+    // Field 15, length 0.
+    assert!(bytes.ends_with(b"\x7a\x00"), "{bytes:x?}");
+    let traces = aegis_wire::Traces::parse(&bytes).unwrap();
+    let status = traces.spans().next().unwrap().status();
+    assert_eq!((status.code(), status.message()), (0, ""));
+    check::check(Signal::Traces, &bytes, &[1, 0, 1, 2, 3]);
+    // The fuzzer's input: the same span, beside an unknown field of its `ResourceSpans`.
+    check::check(Signal::Traces, b"\x0a\x08\x70\x01\x12\x04\x12\x02\x7a\x00", &[]);
+}
